@@ -1,0 +1,358 @@
+"""``plait demo``: a timed tour of what plait runs on this machine, on data it makes.
+
+The tour is a list of sections (:data:`SECTIONS`), each a function of one :class:`Tour`.
+A section prints what it runs and how long each scheduler took, and records every
+result next to the value plain Python gives (:meth:`Tour.check`); the tour ends by
+listing those checks and returns 1 if any differ, 0 otherwise.
+
+Whatever a section starts is registered with :meth:`Tour.started`, which names it and
+says how to stop it. Everything registered stays up while ``--keep-open`` waits for
+Ctrl-C (so one can look at it) and is stopped, newest first, when the tour ends, however
+it ends. A section for a local cluster and its dashboard, once plait has them, is one
+more function in :data:`SECTIONS` that calls ``tour.started("local cluster ...,
+dashboard at http://...", cluster.close)``.
+
+Sizes are chosen so that the full tour takes well under a minute on two cores and
+``quick=True`` a few seconds; the pure-Python workload is calibrated on the machine
+itself so that its timings mean the same thing everywhere.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import platform
+import signal
+import time
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from time import perf_counter
+from typing import IO, Any, Callable
+
+import click
+
+import plait
+
+__all__ = ["run_demo", "Tour", "Sizes", "FULL", "QUICK", "SECTIONS"]
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """How big each section's work is."""
+
+    pause: float  # seconds that each inc/double/add call sleeps
+    items: int  # numbers fed to inc/double/add
+    fib_seconds: float  # target time of one fib call, calibrated on this machine
+    fib_calls: int  # fib calls per scheduler
+    tasks: int  # trivial tasks in the overhead section
+
+
+FULL = Sizes(pause=0.1, items=8, fib_seconds=0.25, fib_calls=8, tasks=20_000)
+QUICK = Sizes(pause=0.01, items=8, fib_seconds=0.02, fib_calls=4, tasks=2_000)
+
+
+# -- the work: plain functions, importable so that process workers can load them ----------
+
+def inc(x: int, pause: float = 0.0) -> int:
+    if pause:
+        time.sleep(pause)
+    return x + 1
+
+
+def double(x: int, pause: float = 0.0) -> int:
+    if pause:
+        time.sleep(pause)
+    return 2 * x
+
+
+def add(x: int, y: int, pause: float = 0.0) -> int:
+    if pause:
+        time.sleep(pause)
+    return x + y
+
+
+def fib(n: int) -> int:
+    """The n-th Fibonacci number, slowly: pure Python that holds the GIL throughout."""
+    return n if n < 2 else fib(n - 1) + fib(n - 2)
+
+
+def fib_fast(n: int) -> int:
+    """The same number by iteration: the reference the slow one is checked against."""
+    a, b = 0, 1
+    for _ in range(n):
+        a, b = b, a + b
+    return a
+
+
+def _nothing() -> None:
+    return None
+
+
+# -- the tour's bookkeeping ------------------------------------------------------------------
+
+@dataclass
+class Check:
+    """One result of plait set against what plain Python gives."""
+
+    what: str
+    got: Any
+    expected: Any
+
+    @property
+    def ok(self) -> bool:
+        return type(self.got) is type(self.expected) and self.got == self.expected
+
+
+@dataclass
+class Tour:
+    """One run of the demo: its sizes, its output, its checks and what it started."""
+
+    sizes: Sizes
+    out: IO[str] | None = None
+    color: bool | None = None
+    workers: int = field(default_factory=lambda: min(os.cpu_count() or 1, 8))
+    checks: list[Check] = field(default_factory=list)
+    running: list[str] = field(default_factory=list)
+    resources: ExitStack = field(default_factory=ExitStack)
+
+    def say(self, text: str = "", **style: Any) -> None:
+        if style:
+            text = click.style(text, **style)
+        click.echo(text, file=self.out, color=self.color)
+
+    def heading(self, text: str) -> None:
+        self.say()
+        self.say(text, bold=True)
+
+    def row(self, label: str, seconds: float, note: str = "") -> None:
+        """One timing line: what ran, how long, and a remark."""
+        line = f"  {label:<44} {seconds:8.3f} s"
+        self.say(f"{line}   {note}" if note else line)
+
+    def check(self, what: str, got: Any, expected: Any) -> None:
+        self.checks.append(Check(what, got, expected))
+
+    def started(self, description: str, stop: Callable[[], Any]) -> None:
+        """Record something the tour started; ``stop()`` is called when the tour ends."""
+        self.running.append(description)
+
+        def stop_and_say() -> None:
+            stop()
+            self.running.remove(description)
+            self.say(f"Stopped {description}.")
+
+        self.resources.callback(stop_and_say)
+
+
+def _timed(run: Callable[[], Any]) -> tuple[Any, float]:
+    start = perf_counter()
+    value = run()
+    return value, perf_counter() - start
+
+
+def _speedup(base: float, seconds: float) -> str:
+    return f"{base / seconds:4.1f}x sync" if seconds > 0 else ""
+
+
+def _ensure_process_pool(tour: Tour) -> None:
+    """Start the shared process pool once, time it, and register its shutdown."""
+    from .local.processes import discard_pool
+
+    description = f"process pool ({tour.workers} worker processes)"
+    if description in tour.running:
+        return
+    tour.started(description, discard_pool)
+    _, seconds = _timed(lambda: plait.delayed(_nothing)().compute(
+        scheduler="processes", num_workers=tour.workers))
+    tour.row(f"starting {tour.workers} worker processes (once)", seconds,
+             "not counted below")
+
+
+# -- sections --------------------------------------------------------------------------------
+
+def _linear_total(data: list[int], pause: float) -> plait.Delayed:
+    total: Any = 0
+    for x in data:
+        total = plait.delayed(add)(total, plait.delayed(double)(
+            plait.delayed(inc)(x, pause), pause), pause)
+    return total
+
+
+def _tree_total(data: list[int], pause: float) -> plait.Delayed:
+    level = [plait.delayed(double)(plait.delayed(inc)(x, pause), pause) for x in data]
+    while len(level) > 1:
+        pairs = [plait.delayed(add)(level[i], level[i + 1], pause)
+                 for i in range(0, len(level) - 1, 2)]
+        level = pairs + level[len(pairs) * 2:]
+    return level[0]
+
+
+def sleeping_tasks(tour: Tour) -> None:
+    """inc -> double -> add with sleeps: where the graph's shape sets the speed."""
+    s = tour.sizes
+    data = list(range(1, s.items + 1))
+    expected = sum(2 * (x + 1) for x in data)
+    threads = s.items
+    levels = math.ceil(math.log2(s.items)) if s.items > 1 else 0
+    tour.heading(f"1. Sleeping tasks: inc, double, then add over {s.items} numbers; "
+                 f"every call sleeps {s.pause:g} s")
+
+    def sequential() -> int:
+        total = 0
+        for x in data:
+            total = add(total, double(inc(x, s.pause), s.pause), s.pause)
+        return total
+
+    value, base = _timed(sequential)
+    tour.row("plain Python, one call after another", base)
+    tour.check("sleeping tasks, plain Python", value, expected)
+
+    runs = [
+        ("delayed, linear sum, sync", _linear_total, "sync", None),
+        (f"delayed, linear sum, threads ({threads})", _linear_total, "threads", threads),
+        (f"delayed, tree reduction, threads ({threads})", _tree_total, "threads", threads),
+    ]
+    for label, build, scheduler, num_workers in runs:
+        total = build(data, s.pause)
+        (value,), seconds = _timed(lambda: plait.compute(
+            total, scheduler=scheduler, num_workers=num_workers))
+        tour.row(label, seconds, f"{base / seconds:4.1f}x plain" if seconds else "")
+        tour.check(label, value, expected)
+    tour.say(f"  A sleeping call releases the GIL, so {threads} threads overlap even on "
+             f"{os.cpu_count() or 1} cores. The linear")
+    tour.say(f"  sum still adds one number after another ({s.items} adds in a row); the "
+             f"tree needs {levels} rounds.")
+
+
+def gil_bound(tour: Tour) -> None:
+    """Pure-Python work: threads take turns on the GIL, processes run side by side."""
+    s = tour.sizes
+    n = _calibrate_fib(s.fib_seconds)
+    inputs = [n] * s.fib_calls
+    expected = [fib_fast(n)] * s.fib_calls
+    tour.heading(f"2. Pure-Python work: fib({n}) {s.fib_calls} times "
+                 f"(about {s.fib_seconds:g} s per call here), {tour.workers} workers")
+    _ensure_process_pool(tour)
+
+    base = 0.0
+    for scheduler in ("sync", "threads", "processes"):
+        calls = [plait.delayed(fib)(i) for i in inputs]
+        (values,), seconds = _timed(lambda: plait.compute(
+            calls, scheduler=scheduler, num_workers=tour.workers))
+        base = base or seconds
+        tour.row(scheduler, seconds, _speedup(base, seconds) if scheduler != "sync" else "")
+        tour.check(f"fib({n}) x {s.fib_calls}, {scheduler}", values, expected)
+    tour.say("  fib holds the GIL the whole time: threads run it one at a time, no "
+             "faster than sync.")
+    tour.say("  Each process has its own interpreter and GIL, so processes use every "
+             "core: the choice")
+    tour.say("  for pure-Python code that holds the GIL.")
+    if tour.workers == 1:
+        tour.say("  (This machine has one core, so no scheduler can run faster than sync.)")
+
+
+def task_overhead(tour: Tour) -> None:
+    """Many trivial tasks: what each scheduler costs per task."""
+    n = tour.sizes.tasks
+    expected = [i + 1 for i in range(n)]
+    tour.heading(f"3. Overhead: {n:,} independent trivial tasks (inc), "
+                 f"{tour.workers} workers")
+    _ensure_process_pool(tour)
+
+    calls, seconds = _timed(lambda: [plait.delayed(inc)(i) for i in range(n)])
+    tour.row("building the delayed calls", seconds, f"{seconds / n * 1e6:6.1f} us/task")
+    for scheduler in ("sync", "threads", "processes"):
+        (values,), seconds = _timed(lambda: plait.compute(
+            calls, scheduler=scheduler, num_workers=tour.workers))
+        tour.row(f"compute, {scheduler}", seconds, f"{seconds / n * 1e6:6.1f} us/task")
+        tour.check(f"{n:,} x inc, {scheduler}", values, expected)
+    tour.say("  Processes also pickle each task and result through a pipe: they pay off "
+             "for tasks that")
+    tour.say("  take far longer than this cost per task.")
+
+
+#: The tour, in order. Each section is ``section(tour) -> None``.
+SECTIONS: list[Callable[[Tour], None]] = [sleeping_tasks, gil_bound, task_overhead]
+
+
+def _calibrate_fib(target: float) -> int:
+    """The n for which fib(n) takes about ``target`` seconds on this machine."""
+    n, seconds = 15, 0.0
+    while seconds < 2e-3 and n < 40:
+        n += 1
+        _, seconds = _timed(lambda: fib(n))
+    growth = (1 + 5 ** 0.5) / 2  # each step of n costs about phi times more
+    return max(n, n + round(math.log(target / seconds, growth)))
+
+
+def _brief(value: Any) -> str:
+    if isinstance(value, list) and len(value) > 4:
+        return f"[{value[0]!r}, {value[1]!r}, ..., {value[-1]!r}] ({len(value):,} items)"
+    return repr(value)
+
+
+def _report(tour: Tour) -> int:
+    tour.heading("4. Results against plain Python")
+    width = max(len(c.what) for c in tour.checks)
+    for c in tour.checks:
+        if c.ok:
+            tour.say(f"  {c.what:<{width}}  {_brief(c.got)}  " + click.style("OK", fg="green"))
+        else:
+            tour.say(f"  {c.what:<{width}}  " + click.style("MISMATCH", fg="red", bold=True)
+                     + f": got {_brief(c.got)}, expected {_brief(c.expected)}")
+    bad = sum(not c.ok for c in tour.checks)
+    if bad:
+        tour.say(f"{bad} of {len(tour.checks)} results differ from plain Python.",
+                 fg="red", bold=True)
+        return 1
+    tour.say(f"All {len(tour.checks)} results match plain Python: OK", fg="green")
+    return 0
+
+
+def _wait_for_ctrl_c(tour: Tour) -> None:
+    tour.say()
+    tour.say("--keep-open: waiting for Ctrl-C before stopping what the demo started, so "
+             "that it can be looked at:")
+    for description in tour.running or ["nothing but this process"]:
+        tour.say(f"  - {description}")
+    previous = None
+    try:
+        previous = signal.signal(signal.SIGTERM, _interrupt)
+    except ValueError:  # not the main thread: Ctrl-C still works there
+        pass
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        tour.say("Interrupted: stopping.")
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def run_demo(keep_open: bool = False, quick: bool = False, out: IO[str] | None = None,
+             sections: list[Callable[[Tour], None]] | None = None) -> int:
+    """Run the tour; return the exit status (0 when every result matched plain Python).
+
+    ``quick`` shrinks every size (a few seconds in all). ``keep_open`` waits for Ctrl-C
+    (or SIGTERM) before stopping what the tour started. ``out`` defaults to stdout;
+    colour is used only on a terminal, and never when ``NO_COLOR`` is set.
+    """
+    tour = Tour(QUICK if quick else FULL, out=out,
+                color=False if os.environ.get("NO_COLOR") else None)
+    start = perf_counter()
+    with tour.resources:
+        tour.say(f"plait {plait.__version__} demo{' (quick sizes)' if quick else ''}: "
+                 f"Python {platform.python_version()}, {os.cpu_count() or 1} cores; "
+                 "all data is generated here.")
+        for section in SECTIONS if sections is None else sections:
+            section(tour)
+        status = _report(tour)
+        tour.say(f"The tour took {perf_counter() - start:.1f} s.")
+        if keep_open:
+            _wait_for_ctrl_c(tour)
+    return status

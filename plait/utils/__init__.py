@@ -1,0 +1,1 @@
+"""Small helpers shared by plait's modules (type dispatch, ...); nothing here is public API."""
