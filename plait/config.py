@@ -25,6 +25,7 @@ import ast
 import builtins
 import copy
 import difflib
+import functools
 import os
 import threading
 import warnings
@@ -77,13 +78,22 @@ def canonical_key(key: Any) -> Any:
     return key.replace("_", "-") if isinstance(key, str) else key
 
 
+@functools.lru_cache(maxsize=4096)
 def _path(key: str) -> tuple:
+    # Cached: get() runs on hot paths (every delayed call asks for delayed-pure).
     return tuple(canonical_key(part) for part in key.split("."))
+
+
+@functools.lru_cache(maxsize=4096)
+def _dotted(key: str) -> str:
+    return ".".join(_path(key))
 
 
 def _deprecated(key: str, stacklevel: int) -> str:
     """``key``, or the key that replaced it (with a ``FutureWarning``)."""
-    new = deprecations.get(".".join(_path(key)))
+    if not deprecations:
+        return key
+    new = deprecations.get(_dotted(key))
     if new is not None:
         warnings.warn(f"configuration key {key!r} is deprecated; use {new!r} instead",
                       FutureWarning, stacklevel=stacklevel + 1)

@@ -17,6 +17,7 @@ import itertools
 import operator
 import os
 import types
+import weakref
 from typing import Any, Callable, Mapping
 
 from . import config
@@ -289,6 +290,23 @@ def _init(self: Delayed, key: Any, node: Node | None, deps: tuple, length: int |
     _set(self, "_graph", graph)
 
 
+# Users write ``delayed(f)(x)`` inside loops: hash each function once, not per call.
+_LEAF_KEYS: "weakref.WeakKeyDictionary[Any, str]" = weakref.WeakKeyDictionary()
+
+
+def _leaf_key(func: Callable) -> str:
+    try:
+        return _LEAF_KEYS[func]
+    except (KeyError, TypeError):
+        pass
+    key = f"{_funcname(func)}-{_tokenize(func, pure=True)}"
+    try:
+        _LEAF_KEYS[func] = key
+    except TypeError:  # builtins and other objects without weak references
+        pass
+    return key
+
+
 class DelayedLeaf(Delayed):
     """A delayed function: calling it records a task and returns a Delayed."""
 
@@ -298,7 +316,7 @@ class DelayedLeaf(Delayed):
         _set(self, "_func", func)
         _set(self, "_pure", pure)
         _set(self, "_nout", nout)
-        key = name or f"{_funcname(func)}-{_tokenize(func, pure=True)}"
+        key = name or _leaf_key(func)
         _init(self, key, Data(key, func), (), None, None)
 
     @property
