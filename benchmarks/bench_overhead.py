@@ -73,6 +73,25 @@ def independent(lib: ModuleType, scheduler: str, size: int) -> dict[str, Any]:
     return {"tasks": size, "build_seconds": build}
 
 
+def independent_progressbar(lib: ModuleType, scheduler: str, size: int) -> dict[str, Any]:
+    """``independent`` with a ProgressBar drawing (to a buffer): compare its time with
+    ``independent`` of the same run to see the bar's overhead."""
+    import importlib
+    import io
+
+    diagnostics = importlib.import_module(f"{lib.__name__}.diagnostics")
+    start = time.perf_counter()
+    tasks = [lib.delayed(inc)(i) for i in range(size)]
+    build = time.perf_counter() - start
+    out = io.StringIO()
+    with diagnostics.ProgressBar(minimum=0, dt=0.1, out=out):
+        (result,) = lib.compute(tasks, **compute_kwargs(scheduler))
+    _check("independent_progressbar", sum(result), sum(range(1, size + 1)))
+    if "100%" not in out.getvalue():
+        raise AssertionError("independent_progressbar: the bar never reached 100%")
+    return {"tasks": size, "build_seconds": build}
+
+
 def chain(lib: ModuleType, scheduler: str, size: int) -> dict[str, Any]:
     """``size`` ``inc`` calls, each depending on the one before."""
     start = time.perf_counter()
@@ -157,6 +176,7 @@ class Benchmark:
 
 BENCHMARKS: list[Benchmark] = [
     Benchmark("independent", independent, 20_000),
+    Benchmark("independent_progressbar", independent_progressbar, 20_000),
     Benchmark("chain", chain, 5_000),
     Benchmark("tree", tree, 16_384),
     Benchmark("fanin_1000", fanin, 1_000),
