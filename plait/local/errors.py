@@ -41,3 +41,16 @@ def raise_task_error(exc: BaseException, key: Any, label: str) -> NoReturn:
 def format_exception(exc: BaseException) -> str:
     """The full traceback text of ``exc`` (for sending across processes)."""
     return "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+
+
+def raise_outcome(state: Any, label: str) -> None:
+    """After a run: raise the first task failure, or an error if the run stalled."""
+    if state.failed is not None:
+        key, exc = state.failed
+        raise_task_error(exc, key, label)
+    if not state.done:
+        raise RuntimeError(
+            f"the {label} scheduler stopped with {state.total - state.finished} of "
+            f"{state.total} tasks unfinished and none ready; this is a bug in plait, "
+            "please report it with the graph"
+        )

@@ -30,7 +30,7 @@ from typing import Any, Callable
 import cloudpickle
 
 from ..scheduling import GraphState, Hooks
-from .errors import RemoteTraceback, format_exception, raise_task_error
+from .errors import RemoteTraceback, format_exception, raise_outcome
 
 __all__ = ["run_pool", "run_batch"]
 
@@ -299,11 +299,5 @@ def run_pool(
         raise
     if state.failed is not None:
         run.cancel_all()
-        key, exc = state.failed
-        raise_task_error(exc, key, label)
-    if not state.done:
-        raise RuntimeError(
-            f"the {label} scheduler stopped with {state.total - state.finished} of "
-            f"{state.total} tasks unfinished; this is a bug in plait, please report it"
-        )
+    raise_outcome(state, label)
     return data

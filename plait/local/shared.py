@@ -23,7 +23,7 @@ from time import perf_counter
 from typing import Any, Mapping
 
 from ..scheduling import GraphState, Hooks
-from .errors import raise_task_error
+from .errors import raise_outcome
 
 __all__ = ["run_shared"]
 
@@ -173,13 +173,5 @@ def run_shared(
             if state.failed is None and not run.aborted:
                 for t in threads:
                     t.join()
-    if state.failed is not None:
-        key, exc = state.failed
-        raise_task_error(exc, key, label)
-    if not state.done:
-        raise RuntimeError(
-            f"the {label} scheduler stopped with {state.total - state.finished} of "
-            f"{state.total} tasks unfinished and none ready; this is a bug in plait, "
-            "please report it with the graph"
-        )
+    raise_outcome(state, label)
     return data
