@@ -224,6 +224,16 @@ def _removed_get(get: Any) -> None:
         )
 
 
+def _pair_up(keys: Any, values: Any, out: list) -> None:
+    """(key, value) pairs from keys and values of the same nested shape (values may be
+    lists themselves, so the keys' shape leads)."""
+    if type(keys) is list:
+        for k, v in zip(keys, values):
+            _pair_up(k, v, out)
+    else:
+        out.append((keys, values))
+
+
 def _pack(keys: Any, values: dict) -> Any:
     if type(keys) is list:
         return [_pack(k, values) for k in keys]
@@ -292,11 +302,9 @@ def persist(*args: Any, traverse: bool = True, optimize_graph: bool = True,
     results = _run(collections, scheduler, optimize_graph, kwargs)
     out = []
     for c, r in zip(collections, results):
-        keys: list = []
-        _flatten(c.__plait_keys__(), keys)
-        flat_values: list = []
-        _flatten(r, flat_values)
-        graph = {k: Data(k, v) for k, v in zip(keys, flat_values)}
+        pairs: list = []
+        _pair_up(c.__plait_keys__(), r, pairs)
+        graph = {k: Data(k, v) for k, v in pairs}
         rebuild, extra = c.__plait_postpersist__()
         out.append(rebuild(graph, *extra))
     return repack(out)

@@ -22,10 +22,12 @@ from __future__ import annotations
 import math
 import os
 import platform
+import shutil
 import signal
 import time
 from contextlib import ExitStack
 from dataclasses import dataclass, field
+from functools import partial
 from time import perf_counter
 from typing import IO, Any, Callable
 
@@ -45,10 +47,13 @@ class Sizes:
     fib_seconds: float  # target time of one fib call, calibrated on this machine
     fib_calls: int  # fib calls per scheduler
     tasks: int  # trivial tasks in the overhead section
+    text_lines: int  # lines of generated text in the bag section
 
 
-FULL = Sizes(pause=0.1, items=8, fib_seconds=0.25, fib_calls=8, tasks=20_000)
-QUICK = Sizes(pause=0.01, items=8, fib_seconds=0.02, fib_calls=4, tasks=2_000)
+FULL = Sizes(pause=0.1, items=8, fib_seconds=0.25, fib_calls=8, tasks=20_000,
+             text_lines=400_000)
+QUICK = Sizes(pause=0.01, items=8, fib_seconds=0.02, fib_calls=4, tasks=2_000,
+              text_lines=4_000)
 
 
 # -- the work: plain functions, importable so that process workers can load them ----------
@@ -271,8 +276,62 @@ def task_overhead(tour: Tour) -> None:
     tour.say("  take far longer than this cost per task.")
 
 
+def _write_text(folder: str, lines: int, files: int) -> list[str]:
+    """Deterministic text files: words w0..w999, 10 to a line."""
+    import random
+
+    rng = random.Random(0)
+    words = [f"w{i}" for i in range(1000)]
+    paths = []
+    for f in range(files):
+        path = os.path.join(folder, f"part-{f}.txt")
+        with open(path, "w") as out:
+            for _ in range(lines // files):
+                out.write(" ".join(rng.choices(words, k=10)) + "\n")
+        paths.append(path)
+    return paths
+
+
+def bag_wordcount(tour: Tour) -> None:
+    """A bag of text lines: word counts, the pure-Python work bags are made for."""
+    import tempfile
+    from collections import Counter
+
+    import plait.bag as db
+
+    n = tour.sizes.text_lines
+    folder = tempfile.mkdtemp(prefix="plait-demo-")
+    tour.started(f"text files in {folder}", partial(shutil.rmtree, folder, True))
+    paths = _write_text(folder, n, 8)
+    tour.heading(f"4. Bags: word count over {n:,} lines of text in {len(paths)} files")
+    _ensure_process_pool(tour)
+
+    def plain() -> dict:
+        counts: Counter = Counter()
+        for path in paths:
+            with open(path) as f:
+                for line in f:
+                    counts.update(line.split())
+        return dict(counts)
+
+    expected, base = _timed(plain)
+    tour.row("plain Python, one process", base)
+    counts = db.read_text(paths).str.split().flatten().frequencies()
+    for scheduler in ("sync", "threads", "processes"):
+        values, seconds = _timed(lambda: counts.compute(scheduler=scheduler,
+                                                        num_workers=tour.workers))
+        note = f"{base / seconds:4.1f}x plain" if seconds > 0 else ""
+        tour.row(f"read_text -> split -> frequencies, {scheduler}", seconds, note)
+        tour.check(f"word counts, {scheduler}", dict(values), expected)
+    tour.say("  Reading, splitting and counting run fused, one task per file, streaming "
+             "lines; the")
+    tour.say("  per-file counts are then merged in a tree. Bags compute with processes "
+             "by default.")
+
+
 #: The tour, in order. Each section is ``section(tour) -> None``.
-SECTIONS: list[Callable[[Tour], None]] = [sleeping_tasks, gil_bound, task_overhead]
+SECTIONS: list[Callable[[Tour], None]] = [sleeping_tasks, gil_bound, task_overhead,
+                                          bag_wordcount]
 
 
 def _calibrate_fib(target: float) -> int:
@@ -288,11 +347,14 @@ def _calibrate_fib(target: float) -> int:
 def _brief(value: Any) -> str:
     if isinstance(value, list) and len(value) > 4:
         return f"[{value[0]!r}, {value[1]!r}, ..., {value[-1]!r}] ({len(value):,} items)"
+    if isinstance(value, dict) and len(value) > 2:
+        (k0, v0), (k1, v1) = list(value.items())[:2]
+        return f"{{{k0!r}: {v0!r}, {k1!r}: {v1!r}, ...}} ({len(value):,} keys)"
     return repr(value)
 
 
 def _report(tour: Tour) -> int:
-    tour.heading("4. Results against plain Python")
+    tour.heading("5. Results against plain Python")
     width = max(len(c.what) for c in tour.checks)
     for c in tour.checks:
         if c.ok:

@@ -50,9 +50,12 @@ class _RunChain:
         return getattr(getattr(last, "func", None), "__name__", "chain")
 
 
-def fuse_linear(dsk: Mapping[Key, Node], keys: Iterable = ()) -> tuple[dict, dict]:
+def fuse_linear(dsk: Mapping[Key, Node], keys: Iterable = (),
+                runner: Callable[[Node, tuple], Callable] = _RunChain) -> tuple[dict, dict]:
     """Fuse chains ``a -> b -> c`` where each link has one dependent and the next has
     one dependency, into one task under the last key. Keys in ``keys`` are kept.
+    ``runner(first, rest)`` makes the fused task's function (collections pass their own,
+    e.g. to stream values between the steps).
 
     Returns the new graph and its dependencies.
 
@@ -90,7 +93,7 @@ def fuse_linear(dsk: Mapping[Key, Node], keys: Iterable = ()) -> tuple[dict, dic
             c = child_of.get(c)
         chain.reverse()
         first = chain[0]
-        out[k] = Task(k, _RunChain(first, tuple(chain[1:])), *[Ref(d) for d in first.dependencies])
+        out[k] = Task(k, runner(first, tuple(chain[1:])), *[Ref(d) for d in first.dependencies])
     return out, {k: n.dependencies for k, n in out.items()}
 
 

@@ -192,6 +192,14 @@ class Task(Node):
         kwargs = {k: _substitute(v, data) for k, v in self.kwargs.items()}
         return self.func(*args, **kwargs)
 
+    def call(self, func: Callable, data: Mapping) -> Any:
+        """Like :meth:`run`, but call ``func`` with this task's resolved arguments."""
+        if self._plan == 2:
+            args = [_substitute(a, data) for a in self.args]
+            kwargs = {k: _substitute(v, data) for k, v in self.kwargs.items()}
+            return func(*args, **kwargs)
+        return func(*[data[a.key] if type(a) is Ref else a for a in self.args], **self.kwargs)
+
     def __repr__(self) -> str:
         name = getattr(self.func, "__name__", type(self.func).__name__)
         parts = [repr(a) for a in self.args] + [f"{k}={v!r}" for k, v in self.kwargs.items()]
