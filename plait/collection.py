@@ -107,6 +107,28 @@ def unpack_collections(*args: Any, traverse: bool = True) -> tuple[list, Callabl
 
 # -- graphs ------------------------------------------------------------------------------
 
+def layered_graph(roots: Iterable) -> dict:
+    """The merged graph behind collections that keep their own layer of tasks
+    (``_layer``) and link to what they were built from (``_deps``): one walk, each
+    layer once. Other collections met on the way contribute their whole graph."""
+    graph: dict = {}
+    seen: set = set()
+    stack = list(roots)
+    while stack:
+        c = stack.pop()
+        if id(c) in seen:
+            continue
+        seen.add(id(c))
+        layer = getattr(c, "_layer", None)
+        if layer is not None and hasattr(c, "_deps"):
+            graph.update(layer)
+            stack.extend(c._deps)
+        else:
+            for k, n in convert_graph(c.__plait_graph__()).items():
+                graph.setdefault(k, n)
+    return graph
+
+
 def _flatten(keys: Any, out: list) -> None:
     if type(keys) is list:
         for k in keys:

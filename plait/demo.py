@@ -297,6 +297,12 @@ def bag_wordcount(tour: Tour) -> None:
     import tempfile
     from collections import Counter
 
+    import importlib.util
+
+    if importlib.util.find_spec("fsspec") is None:
+        tour.heading("4. Bags: skipped")
+        tour.say("  Reading text needs fsspec: pip install 'plait[bag]' (or plait[complete]).")
+        return
     import plait.bag as db
 
     n = tour.sizes.text_lines

@@ -23,7 +23,8 @@ from functools import partial
 from typing import Any, Callable, Iterable, Iterator
 
 from ..collection import compute as _compute
-from ..collection import is_collection, persist as _persist
+from ..collection import is_collection, layered_graph as graph_of
+from ..collection import persist as _persist
 from ..delayed import Delayed, _unique, delayed
 from ..graph import Data, Ref, Task, convert_graph
 from .optimize import Lazy, optimize
@@ -47,26 +48,6 @@ no_default: Any = _NoDefault()
 def new_name(prefix: str) -> str:
     """A fresh collection name: ``prefix-<unique hex>``."""
     return f"{prefix}-{_unique()}"
-
-
-def graph_of(roots: Iterable) -> dict:
-    """The merged graph behind bags, items and other collections: one walk."""
-    graph: dict = {}
-    seen: set = set()
-    stack = list(roots)
-    while stack:
-        c = stack.pop()
-        if id(c) in seen:
-            continue
-        seen.add(id(c))
-        layer = getattr(c, "_layer", None)
-        if layer is not None and hasattr(c, "_deps"):
-            graph.update(layer)
-            stack.extend(c._deps)
-        else:
-            for k, n in convert_graph(c.__plait_graph__()).items():
-                graph.setdefault(k, n)
-    return graph
 
 
 def _finalize_bag(parts: list) -> list:
