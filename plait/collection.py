@@ -61,6 +61,49 @@ def is_collection(obj: Any) -> bool:
 is_dask_collection = is_collection
 
 
+# -- what every collection class shares -----------------------------------------------
+
+class CollectionMethods:
+    """``compute``, ``persist``, ``visualize`` and ``dask`` for a collection class."""
+
+    __slots__ = ()
+
+    @property
+    def dask(self) -> dict:
+        """The task graph, ``{key: Node}``."""
+        return self.__plait_graph__()  # type: ignore[attr-defined]
+
+    def compute(self, **kwargs: Any) -> Any:
+        """Compute this collection (see :func:`plait.compute`)."""
+        return compute(self, **kwargs)[0]
+
+    def persist(self, **kwargs: Any) -> Any:
+        """Compute, and return the same collection backed by the computed values."""
+        return persist(self, **kwargs)[0]
+
+    def visualize(self, filename: str | None = "mydask", format: str | None = None,
+                  optimize_graph: bool = False, **kwargs: Any) -> Any:
+        """Draw the task graph (see :func:`plait.visualize`)."""
+        from .visualize import visualize
+
+        return visualize(self, filename=filename, format=format,
+                         optimize_graph=optimize_graph, **kwargs)
+
+
+class LayeredCollection(CollectionMethods):
+    """A collection that keeps its own layer of tasks (``_layer``) and links to the
+    collections it was built from (``_deps``)."""
+
+    __slots__ = ()
+
+    def __plait_graph__(self) -> dict:
+        return layered_graph([self])
+
+    @classmethod
+    def _plait_merged_graph(cls, collections: list) -> dict:
+        return layered_graph(collections)
+
+
 # -- finding collections inside arguments ----------------------------------------------
 
 class _Slot:

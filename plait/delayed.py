@@ -21,8 +21,7 @@ import weakref
 from typing import Any, Callable, Mapping
 
 from . import config
-from .collection import compute as _compute
-from .collection import is_collection, persist as _persist
+from .collection import CollectionMethods, is_collection
 from .graph import Alias, Data, Node, Ref, Task, convert_graph, cull, is_key
 
 __all__ = ["Delayed", "delayed", "unpack_collections"]
@@ -118,7 +117,7 @@ def _optimize(dsk: Mapping, keys: list, **kwargs: Any) -> dict:
     return cull(dsk, keys)[0]
 
 
-class Delayed:
+class Delayed(CollectionMethods):
     """A lazy value: the result of a delayed call, attribute, item or operator.
 
     Most users make these with :func:`delayed`. ``Delayed(key, dsk)`` wraps the key
@@ -177,32 +176,7 @@ class Delayed:
     def key(self) -> Any:
         return self._key
 
-    @property
-    def dask(self) -> dict:
-        """The task graph of this value, ``{key: Node}``."""
-        return self.__plait_graph__()
-
-    plait = dask
-
-    def compute(self, **kwargs: Any) -> Any:
-        """Compute this value (threads by default).
-
-        >>> delayed(abs)(-3).compute()
-        3
-        """
-        return _compute(self, **kwargs)[0]
-
-    def persist(self, **kwargs: Any) -> "Delayed":
-        """Compute and return a Delayed backed by the value."""
-        return _persist(self, **kwargs)[0]
-
-    def visualize(self, filename: str = "mydask", format: str | None = None,
-                  optimize_graph: bool = False, **kwargs: Any) -> Any:
-        """Draw the task graph (see :func:`plait.visualize`)."""
-        from .visualize import visualize
-
-        return visualize(self, filename=filename, format=format,
-                         optimize_graph=optimize_graph, **kwargs)
+    plait = CollectionMethods.dask
 
     def __repr__(self) -> str:
         return f"Delayed({self._key!r})"

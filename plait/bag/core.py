@@ -22,14 +22,12 @@ import operator
 from functools import partial
 from typing import Any, Callable, Iterable, Iterator
 
-from ..collection import compute as _compute
-from ..collection import is_collection, layered_graph as graph_of
-from ..collection import persist as _persist
+from ..collection import LayeredCollection, is_collection
 from ..delayed import Delayed, _unique, delayed
 from ..graph import Data, Ref, Task, convert_graph
 from .optimize import Lazy, optimize
 
-__all__ = ["Bag", "Item", "no_default", "new_name", "graph_of"]
+__all__ = ["Bag", "Item", "no_default", "new_name"]
 
 
 class _NoDefault:
@@ -96,7 +94,7 @@ def _as_arg(obj: Any, deps: list) -> Any:
 _BAG_SLOT = object()  # where a bag argument's partition goes
 
 
-class Bag:
+class Bag(LayeredCollection):
     """A parallel collection of Python objects, split into partitions.
 
     Use :func:`plait.bag.from_sequence`, :func:`plait.bag.read_text` and friends to
@@ -121,13 +119,6 @@ class Bag:
         self._deps = tuple(deps)
 
     # -- collection protocol -----------------------------------------------------------
-    def __plait_graph__(self) -> dict:
-        return graph_of([self])
-
-    @classmethod
-    def _plait_merged_graph(cls, collections: list) -> dict:
-        return graph_of(collections)
-
     def __plait_keys__(self) -> list:
         return [(self.name, i) for i in range(self.npartitions)]
 
@@ -143,10 +134,6 @@ class Bag:
     __plait_optimize__ = staticmethod(optimize)
 
     # -- basics ------------------------------------------------------------------------
-    @property
-    def dask(self) -> dict:
-        return self.__plait_graph__()
-
     def __repr__(self) -> str:
         return f"plait.bag<{self.name.rsplit('-', 1)[0]}, npartitions={self.npartitions}>"
 
@@ -157,20 +144,6 @@ class Bag:
         raise TypeError(
             "len() of a Bag is not known without computing it; use b.count().compute()"
         )
-
-    def compute(self, **kwargs: Any) -> list:
-        """Compute the bag into a list (processes by default)."""
-        return _compute(self, **kwargs)[0]
-
-    def persist(self, **kwargs: Any) -> "Bag":
-        return _persist(self, **kwargs)[0]
-
-    def visualize(self, filename: str = "mydask", format: str | None = None,
-                  optimize_graph: bool = False, **kwargs: Any) -> Any:
-        from ..visualize import visualize
-
-        return visualize(self, filename=filename, format=format,
-                         optimize_graph=optimize_graph, **kwargs)
 
     def to_delayed(self, optimize_graph: bool = True) -> list:
         """One Delayed per partition (each computes to a list)."""
@@ -507,7 +480,7 @@ class Bag:
                             **kwargs)
 
 
-class Item:
+class Item(LayeredCollection):
     """One lazy value computed from a bag, e.g. ``b.sum()``.
 
     >>> import plait.bag as db
@@ -524,13 +497,6 @@ class Item:
         self._layer = convert_graph(dsk)
         self._deps = tuple(deps)
 
-    def __plait_graph__(self) -> dict:
-        return graph_of([self])
-
-    @classmethod
-    def _plait_merged_graph(cls, collections: list) -> dict:
-        return graph_of(collections)
-
     def __plait_keys__(self) -> list:
         return [self.key]
 
@@ -544,23 +510,6 @@ class Item:
         return ("item", self.key)
 
     __plait_optimize__ = staticmethod(optimize)
-
-    @property
-    def dask(self) -> dict:
-        return self.__plait_graph__()
-
-    def compute(self, **kwargs: Any) -> Any:
-        return _compute(self, **kwargs)[0]
-
-    def persist(self, **kwargs: Any) -> "Item":
-        return _persist(self, **kwargs)[0]
-
-    def visualize(self, filename: str = "mydask", format: str | None = None,
-                  optimize_graph: bool = False, **kwargs: Any) -> Any:
-        from ..visualize import visualize
-
-        return visualize(self, filename=filename, format=format,
-                         optimize_graph=optimize_graph, **kwargs)
 
     def apply(self, func: Callable) -> "Item":
         """A new Item: ``func`` of this one's value."""
