@@ -31,11 +31,12 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import report
+from benchmarks.bench_array import BENCHMARKS as ARRAY_BENCHMARKS
 from benchmarks.bench_bag import BENCHMARKS as BAG_BENCHMARKS
 from benchmarks.bench_overhead import BENCHMARKS as OVERHEAD_BENCHMARKS
 from benchmarks.bench_overhead import Benchmark
 
-BENCHMARKS = OVERHEAD_BENCHMARKS + BAG_BENCHMARKS
+BENCHMARKS = OVERHEAD_BENCHMARKS + BAG_BENCHMARKS + ARRAY_BENCHMARKS
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_PEERS_PYTHON = REPO_ROOT / ".peers" / "bin" / "python"

@@ -48,12 +48,13 @@ class Sizes:
     fib_calls: int  # fib calls per scheduler
     tasks: int  # trivial tasks in the overhead section
     text_lines: int  # lines of generated text in the bag section
+    array_side: int  # side of the square array in the array section
 
 
 FULL = Sizes(pause=0.1, items=8, fib_seconds=0.25, fib_calls=8, tasks=20_000,
-             text_lines=400_000)
+             text_lines=400_000, array_side=4000)
 QUICK = Sizes(pause=0.01, items=8, fib_seconds=0.02, fib_calls=4, tasks=2_000,
-              text_lines=4_000)
+              text_lines=4_000, array_side=400)
 
 
 # -- the work: plain functions, importable so that process workers can load them ----------
@@ -335,9 +336,41 @@ def bag_wordcount(tour: Tour) -> None:
              "by default.")
 
 
+def arrays(tour: Tour) -> None:
+    """Chunked arrays: NumPy expressions on blocks, run by threads."""
+    import importlib.util
+
+    if importlib.util.find_spec("numpy") is None:
+        tour.heading("5. Arrays: skipped")
+        tour.say("  Arrays need NumPy: pip install 'plait[array]' (or plait[complete]).")
+        return
+    import numpy as np
+
+    import plait.array as da
+
+    n = tour.sizes.array_side
+    block = max(n // 4, 1)
+    tour.heading(f"5. Arrays: ({n}, {n}) random numbers in ({block}, {block}) blocks")
+    data = np.random.default_rng(0).random((n, n))
+    x = da.from_array(data, chunks=(block, block))
+    expr = (x + x.T - x.mean(axis=0)).std()
+    tour.say(f"  (x + x.T - x.mean(axis=0)).std(): {len(expr.dask)} tasks")
+    expected, base = _timed(lambda: float((data + data.T - data.mean(axis=0)).std()))
+    tour.row("NumPy, one call", base)
+    for scheduler in ("sync", "threads"):
+        value, seconds = _timed(lambda: float(expr.compute(scheduler=scheduler,
+                                                           num_workers=tour.workers)))
+        note = f"{base / seconds:4.1f}x NumPy" if seconds > 0 else ""
+        tour.row(f"plait.array, {scheduler}", seconds, note)
+        tour.check(f"array expression, {scheduler}", round(value, 9), round(expected, 9))
+    tour.say("  NumPy releases the GIL inside each block, so threads run blocks side by "
+             "side;")
+    tour.say("  arrays compute with threads by default.")
+
+
 #: The tour, in order. Each section is ``section(tour) -> None``.
 SECTIONS: list[Callable[[Tour], None]] = [sleeping_tasks, gil_bound, task_overhead,
-                                          bag_wordcount]
+                                          bag_wordcount, arrays]
 
 
 def _calibrate_fib(target: float) -> int:
@@ -360,7 +393,7 @@ def _brief(value: Any) -> str:
 
 
 def _report(tour: Tour) -> int:
-    tour.heading("5. Results against plain Python")
+    tour.heading("6. Results against plain Python")
     width = max(len(c.what) for c in tour.checks)
     for c in tour.checks:
         if c.ok:

@@ -22,6 +22,7 @@ SUCCESS = {
     "schedulers.py": "All schedulers agree with plain Python.",
     "gil.py": "speed-up",
     "profiling.py": "Profiles recorded; results match plain Python.",
+    "array_basics.py": "All array results match NumPy.",
 }
 
 

@@ -112,6 +112,15 @@ def array_ufunc(ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> An
     out = kwargs.pop("out", None)
     if out is not None:
         return NotImplemented  # NumPy then says in-place output is not supported
+    if method == "__call__" and ufunc.signature is not None:
+        # Generalised ufuncs (np.matmul, np.vecdot ...) work on core dimensions.
+        if ufunc is np.matmul:
+            from .linalg import matmul
+
+            return matmul(*inputs, **kwargs)
+        from .gufunc import apply_gufunc
+
+        return apply_gufunc(ufunc, ufunc.signature, *inputs, **kwargs)
     if method == "__call__":
         if ufunc.nout == 1:
             return elemwise(ufunc, *inputs, **kwargs)
@@ -119,10 +128,12 @@ def array_ufunc(ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> An
     if method == "reduce" and ufunc.__name__ in _REDUCE_AS:
         from . import reductions
 
+        kwargs.setdefault("axis", 0)  # NumPy's ufunc.reduce default, unlike x.sum()
         return getattr(reductions, _REDUCE_AS[ufunc.__name__])(*inputs, **kwargs)
     if method == "accumulate" and ufunc.__name__ in _ACCUMULATE_AS:
         from . import reductions
 
+        kwargs.setdefault("axis", 0)
         return getattr(reductions, _ACCUMULATE_AS[ufunc.__name__])(*inputs, **kwargs)
     return NotImplemented
 
@@ -140,7 +151,8 @@ def wrap_ufunc(ufunc: np.ufunc) -> Callable:
 
 
 UFUNC_NAMES = sorted(
-    name for name in dir(np) if isinstance(getattr(np, name), np.ufunc)
+    name for name in dir(np)
+    if isinstance(getattr(np, name), np.ufunc) and getattr(np, name).signature is None
 )
 for _name_ in UFUNC_NAMES:
     globals()[_name_] = wrap_ufunc(getattr(np, _name_))

@@ -236,3 +236,19 @@ def test_random_elementwise_expressions_match_numpy(case):
     data, chunks, ops = case
     got = apply(ops, da.from_array(data, chunks=chunks), np).compute()
     np.testing.assert_allclose(got, apply(ops, data, np), rtol=1e-12)
+
+
+def test_ufunc_reduce_and_accumulate_default_to_axis_0():
+    data = np.arange(12.0).reshape(3, 4)
+    x = da.from_array(data, chunks=2)
+    np.testing.assert_array_equal(np.add.reduce(x).compute(), np.add.reduce(data))
+    np.testing.assert_array_equal(np.multiply.accumulate(x).compute(), np.multiply.accumulate(data))
+    np.testing.assert_array_equal(np.add.reduce(x, axis=1).compute(), data.sum(axis=1))
+
+
+def test_matmul_ufunc_and_gufuncs_are_not_elementwise():
+    a, b = np.ones((3, 4)), np.arange(8.0).reshape(4, 2)
+    x = da.from_array(b, chunks=2)
+    np.testing.assert_allclose((a @ x).compute(), a @ b)
+    np.testing.assert_allclose(np.matmul(da.from_array(a, chunks=2), x).compute(), a @ b)
+    assert "matmul" not in da._ufunc.UFUNC_NAMES
