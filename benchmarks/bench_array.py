@@ -25,6 +25,13 @@ def _timed(func: Any) -> tuple[Any, float]:
     return out, time.perf_counter() - t0
 
 
+def _numpy_timed(func: Any) -> tuple[Any, float]:
+    """NumPy's result and its best time of two calls (the first pays page faults)."""
+    out, first = _timed(func)
+    _, second = _timed(func)
+    return out, min(first, second)
+
+
 def _compare(name: str, got: Any, expected: Any, rtol: float = 1e-6) -> None:
     if not np.allclose(got, expected, rtol=rtol):
         raise AssertionError(f"{name}: got {got!r}, NumPy gives {expected!r}")
@@ -40,7 +47,7 @@ def transpose_mean(lib: ModuleType, scheduler: str, size: int) -> dict[str, Any]
     data = _data(size)
     x = da.from_array(data, chunks=(1000, 1000))
     got, seconds = _timed(lambda: (x + x.T - x.mean(axis=0)).sum().compute(scheduler=scheduler))
-    expected, numpy_seconds = _timed(lambda: (data + data.T - data.mean(axis=0)).sum())
+    expected, numpy_seconds = _numpy_timed(lambda: (data + data.T - data.mean(axis=0)).sum())
     _compare("transpose_mean", got, expected)
     return {"tasks": x.npartitions * 4, "build_seconds": 0.0, "seconds": seconds,
             "numpy_seconds": numpy_seconds, "speedup_vs_numpy": numpy_seconds / seconds}
@@ -52,7 +59,7 @@ def dot_sum(lib: ModuleType, scheduler: str, size: int) -> dict[str, Any]:
     data = _data(size)
     x = da.from_array(data, chunks=(1000, 1000))
     got, seconds = _timed(lambda: x.dot(x.T).sum().compute(scheduler=scheduler))
-    expected, numpy_seconds = _timed(lambda: data.dot(data.T).sum())
+    expected, numpy_seconds = _numpy_timed(lambda: data.dot(data.T).sum())
     _compare("dot_sum", got, expected)
     return {"tasks": x.npartitions ** 2, "build_seconds": 0.0, "seconds": seconds,
             "numpy_seconds": numpy_seconds, "speedup_vs_numpy": numpy_seconds / seconds}
@@ -64,7 +71,7 @@ def std(lib: ModuleType, scheduler: str, size: int) -> dict[str, Any]:
     data = _data(size)
     x = da.from_array(data, chunks=(1000, 1000))
     got, seconds = _timed(lambda: x.std().compute(scheduler=scheduler))
-    expected, numpy_seconds = _timed(lambda: data.std())
+    expected, numpy_seconds = _numpy_timed(lambda: data.std())
     _compare("std", got, expected)
     return {"tasks": x.npartitions * 2, "build_seconds": 0.0, "seconds": seconds,
             "numpy_seconds": numpy_seconds, "speedup_vs_numpy": numpy_seconds / seconds}

@@ -467,15 +467,15 @@ def from_array(x: Any, chunks: Any = "auto", name: str | None = None, lock: Any 
 
         lock = threading.Lock()
     if asarray is None:
-        asarray = not (isinstance(x, np.ndarray) and type(x) is not np.ndarray) and \
-            not hasattr(x, "__array_function__") or isinstance(x, np.ndarray)
+        # Keep blocks of NumPy subclasses and of other array libraries as they are.
+        asarray = type(x) is np.ndarray or not hasattr(x, "__array_function__")
     layer: dict = {}
-    source_key = name.replace("array-", "array-original-", 1) if name.startswith("array-") else f"{name}-original"
-    if isinstance(x, np.ndarray) and type(x) is np.ndarray:
+    if type(x) is np.ndarray:
         # NumPy sources: each block is a view made when the graph is built; nothing to read.
         for idx, slc in chunks_to_slices(chunks).items():
             layer[(name,) + idx] = Data((name,) + idx, x[slc])
         return Array(layer, name, chunks, dtype)
+    source_key = f"{name}-source"
     layer[source_key] = Data(source_key, x)
     for idx, slc in chunks_to_slices(chunks).items():
         layer[(name,) + idx] = Task((name,) + idx, _getter, Ref(source_key), slc, asarray, lock)

@@ -10,8 +10,9 @@ All contractions share one plan (:func:`_contract`). The output's block ``(i, k)
   then a tree that adds :data:`SPLIT_EVERY` partials per task: more tasks, but every
   task holds at most ``SPLIT_EVERY + 1`` output-sized blocks, whatever the axis length.
 
-plait uses the second, and the first only when the contracted axes are a single block
-(then both are the same task without the extra layer). Partial products carry the
+plait uses the first while every concatenated panel fits in config ``array.chunk-size``
+(few large BLAS calls are much faster than many small ones plus a tree of additions),
+and the second beyond that, so memory stays bounded however long the contracted axes. Partial products carry the
 contracted block positions as trailing length-1 axes, so the intermediate array is an
 honest array whose blocks line up with its chunks.
 """
@@ -89,7 +90,7 @@ def _contract(func: Callable, out_ind: tuple, args: list, dtype: Any, token: str
     args = list(args)
     args[::2] = aligned
     nblocks = [len(chunkss[l]) if l in chunkss else 1 for l in contracted]
-    if math.prod(nblocks) == 1:
+    if math.prod(nblocks) == 1 or _panels_fit(args, out_ind):
         return blockwise(_call, out_ind, func, None, kwargs, None, *args, concatenate=True,
                          dtype=dtype, token=token)
     partial = blockwise(_partial, out_ind + contracted, func, None, len(contracted), None,
@@ -104,6 +105,24 @@ def _contract(func: Callable, out_ind: tuple, args: list, dtype: Any, token: str
                 for c in itertools.product(*[range(n) for n in nblocks])]
         _add_sum_tree(layer, (name,) + out_idx, sum_name, refs, len(contracted))
     return Array(layer, name, partial.chunks[:nout], dtype, (partial,))
+
+
+def _panels_fit(args: list, out_ind: tuple) -> bool:
+    """Whether each input's concatenated panel (whole contracted axes, one block of the
+    others) is at most config ``array.chunk-size`` bytes."""
+    from .. import config
+    from ..utils.sizes import parse_bytes
+
+    limit = parse_bytes(config.get("array.chunk-size", "128MiB"))
+    for a, ind in zip(args[::2], args[1::2]):
+        if not isinstance(a, Array):
+            continue
+        elems = 1
+        for letter, length, chunks in zip(ind, a.shape, a.chunks):
+            elems *= max(chunks) if letter in out_ind else length
+        if elems * a.dtype.itemsize > limit:
+            return False
+    return True
 
 
 def _sample(x: Array, ndim: int | None = None) -> np.ndarray:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import importlib.util
 
 import numpy as np
+
+import plait
 import pytest
 
 import plait.array as da
@@ -120,13 +122,24 @@ def test_tensordot_axes_forms(scheduler):
 
 
 def test_long_contraction_is_a_bounded_tree():
-    """30 blocks along the contracted axis: no task adds more than SPLIT_EVERY parts."""
+    """30 blocks along the contracted axis, panels larger than the chunk-size limit: no
+    task adds more than SPLIT_EVERY parts."""
     a = rng.standard_normal((4, 60))
     x = da.from_array(a, chunks=(4, 2))
-    r = x @ x.T
+    with plait.config.set({"array.chunk-size": "256B"}):
+        r = x @ x.T
     graph = r.__plait_graph__()
     widest = max(len(node.dependencies) for node in graph.values())
     assert widest <= max(linalg.SPLIT_EVERY, 2)
+    check(r, a @ a.T, "threads")
+
+
+def test_short_contraction_concatenates_panels():
+    """Panels within the chunk-size limit: one task per output block, no sum tree."""
+    a = rng.standard_normal((4, 60))
+    x = da.from_array(a, chunks=(2, 2))
+    r = x @ x.T
+    assert len(r.dask) == 2 * x.npartitions + 4  # blocks of x and x.T, then 2 x 2 products
     check(r, a @ a.T, "threads")
 
 
