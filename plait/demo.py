@@ -293,16 +293,23 @@ def _write_text(folder: str, lines: int, files: int) -> list[str]:
     return paths
 
 
+def _missing(tour: Tour, module: str, heading: str, why: str, extra: str) -> bool:
+    """Say the section is skipped if ``module`` is not installed."""
+    import importlib.util
+
+    if importlib.util.find_spec(module) is not None:
+        return False
+    tour.heading(f"{heading}: skipped")
+    tour.say(f"  {why}: pip install 'plait[{extra}]' (or plait[complete]).")
+    return True
+
+
 def bag_wordcount(tour: Tour) -> None:
     """A bag of text lines: word counts, the pure-Python work bags are made for."""
     import tempfile
     from collections import Counter
 
-    import importlib.util
-
-    if importlib.util.find_spec("fsspec") is None:
-        tour.heading("4. Bags: skipped")
-        tour.say("  Reading text needs fsspec: pip install 'plait[bag]' (or plait[complete]).")
+    if _missing(tour, "fsspec", "4. Bags", "Reading text needs fsspec", "bag"):
         return
     import plait.bag as db
 
@@ -338,11 +345,7 @@ def bag_wordcount(tour: Tour) -> None:
 
 def arrays(tour: Tour) -> None:
     """Chunked arrays: NumPy expressions on blocks, run by threads."""
-    import importlib.util
-
-    if importlib.util.find_spec("numpy") is None:
-        tour.heading("5. Arrays: skipped")
-        tour.say("  Arrays need NumPy: pip install 'plait[array]' (or plait[complete]).")
+    if _missing(tour, "numpy", "5. Arrays", "Arrays need NumPy", "array"):
         return
     import numpy as np
 

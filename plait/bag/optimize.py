@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any, Callable, Iterator, Mapping
 
 from ..graph import Node, Task, cull, fuse_linear
+from ..graph.optimize import RunChain
 
 __all__ = ["Lazy", "materialize", "optimize"]
 
@@ -42,37 +43,19 @@ class Lazy:
         return getattr(self.func, "__name__", type(self.func).__name__)
 
 
-class LazyChain:
+class LazyChain(RunChain):
     """The function of a fused chain: intermediate values stay lazy, the end is
     materialised."""
 
-    __slots__ = ("first", "rest")
+    __slots__ = ()
 
-    def __init__(self, first: Node, rest: tuple):
-        self.first = first
-        self.rest = rest
+    @staticmethod
+    def step(node: Node, data: Mapping) -> Any:
+        if type(node) is Task and type(node.func) is Lazy:
+            return node.call(node.func.func, data)
+        return node.run(data)
 
-    def __call__(self, *values: Any) -> Any:
-        node = self.first
-        value = _step(node, dict(zip(node.dependencies, values)))
-        for step in self.rest:
-            value = _step(step, {node.key: value})
-            node = step
-        return materialize(value)
-
-    def __reduce__(self):
-        return (LazyChain, (self.first, self.rest))
-
-    @property
-    def __name__(self) -> str:
-        last = self.rest[-1] if self.rest else self.first
-        return getattr(getattr(last, "func", None), "__name__", "chain")
-
-
-def _step(node: Node, data: Mapping) -> Any:
-    if type(node) is Task and type(node.func) is Lazy:
-        return node.call(node.func.func, data)
-    return node.run(data)
+    finish = staticmethod(materialize)
 
 
 def optimize(dsk: Mapping, keys: list, **kwargs: Any) -> dict:

@@ -21,11 +21,15 @@ from .spec import (
     _Evaluate,
 )
 
-__all__ = ["fuse_linear", "inline", "inline_functions"]
+__all__ = ["RunChain", "fuse_linear", "inline", "inline_functions"]
 
 
-class _RunChain:
-    """Run a linear chain of tasks in one call; each step feeds the next."""
+class RunChain:
+    """Run a linear chain of tasks in one call; each step feeds the next.
+
+    Subclasses change how one step runs (``step``) and what the chain returns
+    (``finish``), e.g. to stream values between steps.
+    """
 
     __slots__ = ("first", "rest")
 
@@ -35,14 +39,22 @@ class _RunChain:
 
     def __call__(self, *values: Any) -> Any:
         node = self.first
-        result = node.run(dict(zip(node.dependencies, values)))
+        result = self.step(node, dict(zip(node.dependencies, values)))
         for step in self.rest:
-            result = step.run({node.key: result})
+            result = self.step(step, {node.key: result})
             node = step
-        return result
+        return self.finish(result)
+
+    @staticmethod
+    def step(node: Node, data: Mapping) -> Any:
+        return node.run(data)
+
+    @staticmethod
+    def finish(value: Any) -> Any:
+        return value
 
     def __reduce__(self):
-        return (_RunChain, (self.first, self.rest))
+        return (type(self), (self.first, self.rest))
 
     @property
     def __name__(self) -> str:
@@ -51,7 +63,7 @@ class _RunChain:
 
 
 def fuse_linear(dsk: Mapping[Key, Node], keys: Iterable = (),
-                runner: Callable[[Node, tuple], Callable] = _RunChain) -> tuple[dict, dict]:
+                runner: Callable[[Node, tuple], Callable] = RunChain) -> tuple[dict, dict]:
     """Fuse chains ``a -> b -> c`` where each link has one dependent and the next has
     one dependency, into one task under the last key. Keys in ``keys`` are kept.
     ``runner(first, rest)`` makes the fused task's function (collections pass their own,
