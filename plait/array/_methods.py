@@ -23,6 +23,11 @@ _add("linalg", "dot")
 _add("routines", "transpose swapaxes squeeze clip round conj")
 _add("routines", "T=transpose_property real imag", prop=True)
 _add("rechunk", "rechunk")
+_add("slicing", "nonzero compute_chunk_sizes")
+_add("reshape", "reshape ravel flatten=ravel")
+_add("manipulation", "repeat topk argtopk")
+_add("overlap", "map_overlap")
+_add("io", "store to_zarr to_hdf5")
 
 
 def lookup(attr: str) -> Callable[[Any], Any] | None:

@@ -349,6 +349,40 @@ class Array(LayeredCollection):
 
     __hash__ = object.__hash__
 
+    # -- indexing and assignment (plait.array.slicing, plait.array.setitem) -----------
+    def __getitem__(self, key: Any) -> Any:
+        from .slicing import getitem
+
+        return getitem(self, key)
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        from .setitem import setitem
+
+        setitem(self, key, value)
+
+    @property
+    def vindex(self) -> Any:
+        """Point-wise (vectorised) indexing: ``x.vindex[[0, 1], [2, 3]]``."""
+        from .slicing import VIndex
+
+        return VIndex(self)
+
+    @property
+    def blocks(self) -> Any:
+        """Indexing by block: ``x.blocks[0, 1:]`` is an array of those blocks."""
+        from .slicing import BlockView
+
+        return BlockView(self)
+
+    def _rebind(self, other: "Array") -> None:
+        """Become ``other`` (item assignment changes what an Array object denotes, as
+        NumPy users expect, while the old graph stays valid for other references)."""
+        self.name = other.name
+        self._chunks = other._chunks
+        self._dtype = other._dtype
+        self._layer = other._layer
+        self._deps = other._deps
+
     # -- methods that delegate to the API modules ------------------------------------
     def astype(self, dtype: Any, **kwargs: Any) -> "Array":
         """The array with its elements converted to ``dtype``."""
