@@ -23,6 +23,7 @@ SUCCESS = {
     "gil.py": "speed-up",
     "profiling.py": "Profiles recorded; results match plain Python.",
     "array_basics.py": "All array results match NumPy.",
+    "fractal.py": "Fractal matches NumPy.",
 }
 
 

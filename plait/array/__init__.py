@@ -4,7 +4,7 @@ Each block is a NumPy array; operations build task graphs; ``compute()`` returns
 NumPy array. Arrays compute with threads by default (NumPy releases the GIL).
 """
 
-from . import random
+from . import fft, linalg, random
 from . import ufunc as _ufunc
 from .blockwise import blockwise, map_blocks, unify_chunks
 from .chunks import normalize_chunks
@@ -29,7 +29,44 @@ from .creation import (
     zeros_like,
 )
 from .gufunc import apply_gufunc, as_gufunc, gufunc
+from .io import from_npy_stack, from_zarr, store, to_hdf5, to_npy_stack, to_zarr
+from .manipulation import (
+    argtopk,
+    array_split,
+    diff,
+    dstack,
+    flip,
+    fliplr,
+    flipud,
+    gradient,
+    hstack,
+    isin,
+    pad,
+    repeat,
+    roll,
+    sort,
+    split,
+    tile,
+    topk,
+    tril,
+    triu,
+    vstack,
+)
+from .overlap import map_overlap
 from .rechunk import rechunk
+from .statistics import (
+    bincount,
+    digitize,
+    histogram,
+    histogram2d,
+    histogramdd,
+    nanpercentile,
+    nanquantile,
+    percentile,
+    quantile,
+    searchsorted,
+    unique,
+)
 from .ufunc import *  # noqa: F401,F403 - every element-wise NumPy ufunc as da.<name>
 from .ufunc import elemwise
 
@@ -90,7 +127,8 @@ from .routines import (  # noqa: E402
     where,
 )
 
-_API_MODULES = ("creation", "reductions", "linalg", "routines", "random", "gufunc")
+_API_MODULES = ("creation", "reductions", "linalg", "routines", "random", "gufunc", "fft",
+                "decompositions", "setitem", "overlap", "io", "manipulation", "statistics")
 
 
 def _register_all() -> None:
@@ -104,7 +142,12 @@ def _register_all() -> None:
 __all__ = sorted(
     set(_ufunc.UFUNC_NAMES)
     | {
-        "Array", "all", "allclose", "any", "apply_gufunc", "arange", "argmax", "argmin",
+        "Array", "fft", "linalg", "map_overlap", "store", "to_zarr", "from_zarr", "to_hdf5",
+        "to_npy_stack", "from_npy_stack", "argtopk", "array_split", "diff", "dstack", "flip",
+        "fliplr", "flipud", "gradient", "hstack", "isin", "pad", "repeat", "roll", "sort",
+        "split", "tile", "topk", "tril", "triu", "vstack", "bincount", "digitize",
+        "histogram", "histogram2d", "histogramdd", "nanpercentile", "nanquantile",
+        "percentile", "quantile", "searchsorted", "unique", "all", "allclose", "any", "apply_gufunc", "arange", "argmax", "argmin",
         "around", "as_gufunc", "asanyarray", "asarray", "atleast_1d", "atleast_2d",
         "atleast_3d", "block", "blockwise", "broadcast_arrays", "broadcast_to", "clip",
         "concatenate", "conj", "count_nonzero", "cumprod", "cumsum", "diag", "dot",

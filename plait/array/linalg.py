@@ -35,7 +35,8 @@ from .core import Array, asarray, implements, new_name
 from .routines import _ravel, conj, expand_dims, squeeze
 from .ufunc import elemwise
 
-__all__ = ["tensordot", "dot", "matmul", "vdot", "outer", "inner", "einsum", "trace"]
+__all__ = ["tensordot", "dot", "matmul", "vdot", "outer", "inner", "einsum", "trace",
+           "tsqr", "qr", "svd", "svd_compressed", "solve", "lstsq", "inv", "cholesky", "norm"]
 
 #: Partial products added together by one task of the summation tree.
 SPLIT_EVERY = 8
@@ -386,3 +387,17 @@ def trace(a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1, dtype: Any = 
             refs.append(Ref(k))
         _add_sum_tree(layer, key, sum_name, refs, 0)
     return Array(layer, name, out_chunks, out_dtype, (a,))
+
+
+# Decompositions live in their own module; da.linalg.qr etc. are reached from here.
+from .decompositions import (  # noqa: E402
+    cholesky,
+    inv,
+    lstsq,
+    norm,
+    qr,
+    solve,
+    svd,
+    svd_compressed,
+    tsqr,
+)
