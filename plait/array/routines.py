@@ -259,9 +259,9 @@ def where(condition: Any, x: Any = None, y: Any = None) -> Array:
     array([ 1, -1,  1])
     """
     if x is None and y is None:
-        raise TypeError("where with one argument needs nonzero(), which plait.array does "
-                        "not have yet; compute the condition first: "
-                        "np.where(condition.compute()), or give both x and y")
+        from .slicing import nonzero
+
+        return nonzero(condition)
     if x is None or y is None:
         raise ValueError("either both or neither of x and y should be given")
     if not any(isinstance(v, Array) for v in (condition, x, y)):
