@@ -33,10 +33,14 @@ from typing import Any
 from benchmarks import report
 from benchmarks.bench_array import BENCHMARKS as ARRAY_BENCHMARKS
 from benchmarks.bench_bag import BENCHMARKS as BAG_BENCHMARKS
+from benchmarks.bench_fractal import BENCHMARKS as FRACTAL_BENCHMARKS
 from benchmarks.bench_overhead import BENCHMARKS as OVERHEAD_BENCHMARKS
 from benchmarks.bench_overhead import Benchmark
+from benchmarks.bench_rechunk import BENCHMARKS as RECHUNK_BENCHMARKS
+from benchmarks.bench_slicing import BENCHMARKS as SLICING_BENCHMARKS
 
-BENCHMARKS = OVERHEAD_BENCHMARKS + BAG_BENCHMARKS + ARRAY_BENCHMARKS
+BENCHMARKS = (OVERHEAD_BENCHMARKS + BAG_BENCHMARKS + ARRAY_BENCHMARKS + FRACTAL_BENCHMARKS
+              + SLICING_BENCHMARKS + RECHUNK_BENCHMARKS)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_PEERS_PYTHON = REPO_ROOT / ".peers" / "bin" / "python"

@@ -54,6 +54,7 @@ from .manipulation import (
 )
 from .overlap import map_overlap
 from .rechunk import rechunk
+from .reshape import ravel, reshape
 from .slicing import argwhere, compress, nonzero, take
 from .statistics import (
     bincount,
@@ -130,7 +131,7 @@ from .routines import (  # noqa: E402
 
 _API_MODULES = ("creation", "reductions", "linalg", "routines", "random", "gufunc", "fft",
                 "decompositions", "setitem", "overlap", "io", "manipulation", "statistics",
-                "slicing")
+                "slicing", "reshape")
 
 
 def _register_all() -> None:
@@ -150,7 +151,7 @@ __all__ = sorted(
         "split", "tile", "topk", "tril", "triu", "vstack", "bincount", "digitize",
         "histogram", "histogram2d", "histogramdd", "nanpercentile", "nanquantile",
         "percentile", "quantile", "searchsorted", "unique", "argwhere", "compress",
-        "nonzero", "take", "all", "allclose", "any", "apply_gufunc", "arange", "argmax", "argmin",
+        "nonzero", "take", "ravel", "reshape", "all", "allclose", "any", "apply_gufunc", "arange", "argmax", "argmin",
         "around", "as_gufunc", "asanyarray", "asarray", "atleast_1d", "atleast_2d",
         "atleast_3d", "block", "blockwise", "broadcast_arrays", "broadcast_to", "clip",
         "concatenate", "conj", "count_nonzero", "cumprod", "cumsum", "diag", "dot",
