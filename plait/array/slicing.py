@@ -269,6 +269,10 @@ def _take_numpy(y: Array, index: np.ndarray, axis: int, in_axis: int) -> Array:
         inverse = np.empty_like(order)
         inverse[order] = np.arange(len(order))
         in_order = bool((np.diff(order) > 0).all()) if len(order) > 1 else True
+        # Split the sorted indices once by source block (not one pass per block).
+        sorted_blocks = blocks[order]
+        starts = np.searchsorted(sorted_blocks, used)
+        pieces = np.split(idx[order], starts[1:]) if len(used) else []
         for rest in itertools.product(*others):
             def full(b: int) -> tuple:
                 return rest[:axis] + (b,) + rest[axis:]
@@ -285,8 +289,8 @@ def _take_numpy(y: Array, index: np.ndarray, axis: int, in_axis: int) -> Array:
                                       Ref((y.name,) + full(int(used[0]))), local, axis)
                 continue
             refs = []
-            for b in used:
-                local = idx[order][blocks[order] == b] - bounds[b]
+            for b, piece in zip(used, pieces):
+                local = piece - bounds[b]
                 pk = (part_name,) + full(j) + (int(b),)
                 layer[pk] = Task(pk, _take_local, Ref((y.name,) + full(int(b))), local, axis)
                 refs.append(Ref(pk))
