@@ -48,6 +48,7 @@ def test_repr_html_has_table_and_grid():
     assert "9 chunks" in html
 
 
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # division by zero, as in NumPy
 @pytest.mark.parametrize("scheduler", SCHEDULERS)
 @pytest.mark.parametrize("op", [operator.add, operator.sub, operator.mul, operator.truediv,
                                 operator.floordiv, operator.mod, operator.pow, operator.lt,
