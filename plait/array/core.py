@@ -22,6 +22,7 @@ import numpy as np
 from ..collection import LayeredCollection
 from ..delayed import Delayed, _unique
 from ..graph import Data, Ref, Task, convert_graph, cull, fuse_linear
+from ..graph.subgraphs import fuse_closed_groups
 from .chunks import chunks_to_slices, normalize_chunks
 
 __all__ = ["Array", "new_name", "implements", "HANDLED_FUNCTIONS", "is_array"]
@@ -83,11 +84,20 @@ def _keys(name: str, numblocks: tuple, prefix: tuple = ()) -> Any:
     return [_keys(name, numblocks[1:], prefix + (i,)) for i in range(numblocks[0])]
 
 
+def _block_index(key: Any) -> Any:
+    """The block index of an array key ``(name, i, j, ...)``: the group for fusion."""
+    if type(key) is tuple and len(key) > 1:
+        return key[1:]
+    return None
+
+
 def optimize(dsk: dict, keys: list, **kwargs: Any) -> dict:
-    """Cull, then fuse chains of block-wise tasks (``x + 1`` then ``* 2`` on the same
-    block runs as one task)."""
+    """Cull; fuse each block's closed DAG of block-wise steps into one task (the same
+    NumPy steps applied block by block, as in a loop of masked updates); then fuse the
+    linear chains that are left (``x + 1`` then ``* 2`` on one block)."""
     culled, _ = cull(dsk, keys)
-    fused, _ = fuse_linear(culled, keys)
+    grouped = fuse_closed_groups(culled, keys, _block_index)
+    fused, _ = fuse_linear(grouped, keys)
     return fused
 
 
