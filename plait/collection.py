@@ -34,6 +34,7 @@ __all__ = [
     "is_dask_collection",
     "get_scheduler",
     "collections_to_graph",
+    "flatten_keys",
     "SCHEDULER_ALIASES",
 ]
 
@@ -170,6 +171,17 @@ def layered_graph(roots: Iterable) -> dict:
             for k, n in convert_graph(c.__plait_graph__()).items():
                 graph.setdefault(k, n)
     return graph
+
+
+def flatten_keys(keys: Any) -> list:
+    """The keys of nested lists of keys, in order.
+
+    >>> flatten_keys([("x", 0), [("x", 1), ("x", 2)]])
+    [('x', 0), ('x', 1), ('x', 2)]
+    """
+    out: list = []
+    _flatten(keys, out)
+    return out
 
 
 def _flatten(keys: Any, out: list) -> None:

@@ -21,7 +21,7 @@ import weakref
 from typing import Any, Callable, Mapping
 
 from . import config
-from .collection import CollectionMethods, is_collection
+from .collection import CollectionMethods, flatten_keys, is_collection
 from .graph import Alias, Data, Node, Ref, Task, convert_graph, cull, is_key
 
 __all__ = ["Delayed", "delayed", "unpack_collections"]
@@ -375,20 +375,11 @@ def _wrap_collection(obj: Any, name: str | None) -> Delayed:
     finalize, extra = obj.__plait_postcompute__()
     key = name or f"finalize-{_tokenize(obj, pure=True)}"
     graph = convert_graph(obj.__plait_graph__())
-    graph = type(obj).__plait_optimize__(graph, _flat(keys))
+    graph = type(obj).__plait_optimize__(graph, flatten_keys(keys))
     holder = Delayed.__new__(Delayed)
-    _init(holder, _flat(keys)[0], None, (), None, graph)
+    _init(holder, flatten_keys(keys)[0], None, (), None, graph)
     node = Task(key, _finalize_collection, _refs(keys), finalize, extra)
     return Delayed._new(key, node, (holder,))
-
-
-def _flat(keys: Any) -> list:
-    if isinstance(keys, list):
-        out = []
-        for k in keys:
-            out.extend(_flat(k))
-        return out
-    return [keys]
 
 
 def _refs(keys: Any) -> Any:

@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
-from ..collection import LayeredCollection
+from ..collection import LayeredCollection, flatten_keys
 from ..delayed import Delayed, _unique
 from ..graph import Data, Ref, Task, convert_graph, cull, fuse_linear
 from ..graph.subgraphs import fuse_closed_groups
@@ -202,7 +202,7 @@ class Array(LayeredCollection):
         """An object array of Delayed values, one per block."""
         graph = self.__plait_graph__()
         keys = self.__plait_keys__()
-        flat = _flat_keys(keys)
+        flat = flatten_keys(keys)
         if optimize_graph:
             graph = optimize(graph, flat)
         out = np.empty(self.numblocks, dtype=object)
@@ -456,15 +456,6 @@ def _axis_length(chunks_along: tuple) -> Any:
             return math.nan
         total += c
     return total
-
-
-def _flat_keys(keys: Any) -> list:
-    if isinstance(keys, list):
-        out = []
-        for k in keys:
-            out.extend(_flat_keys(k))
-        return out
-    return [keys]
 
 
 # -- from_array --------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from ..collection import flatten_keys
 from ..delayed import Delayed
 from ..graph import Data, Ref, Task
 from .chunks import chunk_boundaries, chunks_to_slices
@@ -186,15 +187,9 @@ def _write_all(stored: list[Array]) -> Delayed:
 
     graph = layered_graph(stored)
     key = new_name("store")
-    refs = [Ref(k) for a in stored for k in _flat(a.__plait_keys__())]
+    refs = [Ref(k) for a in stored for k in flatten_keys(a.__plait_keys__())]
     graph[key] = Task(key, _done, *refs)
     return Delayed(key, graph)
-
-
-def _flat(keys: Any) -> list:
-    if isinstance(keys, list):
-        return [k for sub in keys for k in _flat(sub)]
-    return [keys]
 
 
 # -- zarr ------------------------------------------------------------------------------
