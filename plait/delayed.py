@@ -22,7 +22,7 @@ from typing import Any, Callable, Mapping
 
 from . import config
 from .collection import CollectionMethods, flatten_keys, is_collection
-from .graph import Alias, Data, Node, Ref, Task, convert_graph, cull, is_key
+from .graph import Data, Node, Ref, Task, convert_graph, cull, is_key
 
 __all__ = ["Delayed", "delayed", "unpack_collections"]
 

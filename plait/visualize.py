@@ -13,7 +13,7 @@ import os
 import warnings
 from typing import Any, Mapping
 
-from .graph import Alias, Data, Task, convert_graph, key_prefix, order
+from .graph import Alias, Task, convert_graph, key_prefix, order
 
 __all__ = ["visualize", "to_graphviz", "GraphImage", "COLOR_MODES"]
 

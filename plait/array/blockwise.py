@@ -17,7 +17,7 @@ import numpy as np
 
 from ..graph import Ref, Task
 from .chunks import common_chunks
-from .core import Array, asarray, concatenate_blocks, new_name
+from .core import Array, asarray, new_name
 
 __all__ = ["blockwise", "map_blocks", "unify_chunks"]
 
@@ -150,7 +150,7 @@ def blockwise(func: Callable, out_ind: Any, *args: Any, name: str | None = None,
                                  f"the output has {numblocks[letter]} blocks along it")
         out_chunks.append(c)
     if dtype is None:
-        dtype = _infer_dtype(func, pairs, kwargs)
+        dtype = infer_dtype(func, [a for a, _ in pairs], kwargs)
     return Array(layer, name, tuple(out_chunks), dtype, tuple(deps))
 
 
@@ -213,20 +213,18 @@ class _WithConcat:
         return getattr(self.func, "__name__", "blockwise")
 
 
-def _infer_dtype(func: Callable, pairs: list, kwargs: dict) -> np.dtype:
-    """The dtype ``func`` gives on tiny blocks of the inputs' dtypes."""
-    samples = []
-    for a, ind in pairs:
-        if ind is None:
-            samples.append(a)
-        else:
-            samples.append(np.ones((1,) * len(ind), dtype=a.dtype))
+def infer_dtype(func: Callable, operands: Sequence, kwargs: dict) -> np.dtype:
+    """The dtype ``func`` gives on one-element blocks of the arrays among ``operands``
+    (other operands passed as they are); NumPy's promotion of their dtypes if ``func``
+    cannot run on such samples."""
+    samples = [np.ones((1,) * a.ndim, dtype=a.dtype) if isinstance(a, Array) else a
+               for a in operands]
     try:
         with np.errstate(all="ignore"):
-            out = func(*samples, **kwargs)
-        return np.asarray(out).dtype
+            return np.asarray(func(*samples, **kwargs)).dtype
     except Exception:
-        return np.dtype(float)
+        dtypes = [a.dtype for a in operands if isinstance(a, Array)]
+        return np.result_type(*dtypes) if dtypes else np.dtype(float)
 
 
 def map_blocks(func: Callable, *args: Any, name: str | None = None, token: str | None = None,
@@ -267,12 +265,11 @@ def map_blocks(func: Callable, *args: Any, name: str | None = None, token: str |
             out_letters.insert(pos, letter)
             new_axes[letter] = 1
     if dtype is None:
-        dtype = _infer_map_dtype(func, args, kwargs)
+        dtype = infer_dtype(func, args, kwargs)
     result = blockwise(func, tuple(out_letters), *blockwise_args, name=name,
                        token=token or getattr(func, "__name__", "map-blocks"), dtype=dtype,
                        new_axes=new_axes, concatenate=True if drop else None, **kwargs)
     if chunks is not None:
-        from .chunks import normalize_chunks
 
         if callable(chunks):
             chunks = chunks(result.chunks)
@@ -295,13 +292,3 @@ def _axes(axis: Any, ndim: int) -> tuple:
     if isinstance(axis, int):
         axis = (axis,)
     return tuple(a % ndim if ndim else a for a in axis)
-
-
-def _infer_map_dtype(func: Callable, args: Sequence, kwargs: dict) -> np.dtype:
-    samples = [np.ones((1,) * a.ndim, dtype=a.dtype) if isinstance(a, Array) else a for a in args]
-    try:
-        with np.errstate(all="ignore"):
-            return np.asarray(func(*samples, **kwargs)).dtype
-    except Exception:
-        dtypes = [a.dtype for a in args if isinstance(a, Array)]
-        return np.result_type(*dtypes)

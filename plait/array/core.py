@@ -15,7 +15,7 @@ import math
 import operator
 import warnings
 from numbers import Integral, Number
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable
 
 import numpy as np
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import builtins
 import itertools
-import math
 from typing import Any, Sequence
 
 import numpy as np
@@ -349,16 +348,10 @@ def nan_to_num(x: Any, copy: bool = True, nan: float = 0.0, posinf: Any = None,
 # -- joining --------------------------------------------------------------------------
 
 def _ravel(x: Array) -> Array:
-    """``x`` flattened in C order. Trailing axes become one block first, so each block
-    flattens into a contiguous run (blocks as large as whole rows)."""
-    if x.ndim == 1:
-        return x
-    if x.ndim == 0:
-        return expand_dims(x, 0)
-    x = x.rechunk({i: -1 for i in range(1, x.ndim)})
-    row = math.prod(x.shape[1:])
-    return blockwise(np.ravel, (0,), x, tuple(range(x.ndim)), concatenate=True,
-                     adjust_chunks={0: lambda c: c * row}, dtype=x.dtype, token="ravel")
+    """``x`` flattened in C order (see :func:`plait.array.reshape.ravel`)."""
+    from .reshape import ravel
+
+    return ravel(x)
 
 
 @implements(np.concatenate)

@@ -671,16 +671,21 @@ def take(a: Any, indices: Any, axis: int | None = None) -> Array:
     >>> take(da.from_array(np.arange(10) * 2, chunks=4), [5, 1, 9]).compute()
     array([10,  2, 18])
     """
+    a, axis = _array_and_axis(a, axis)
+    return getitem(a, (slice(None),) * axis + (indices,))
+
+
+def _array_and_axis(a: Any, axis: int | None) -> tuple:
+    """``a`` as a plait array and ``axis`` normalised (None: the flattened array)."""
     a = asarray(a)
     if axis is None:
-        from .routines import _ravel
+        from .reshape import ravel
 
-        a, axis = _ravel(a), 0
+        return ravel(a), 0
     axis = int(axis)
     if not -a.ndim <= axis < a.ndim:
         raise np.exceptions.AxisError(axis, a.ndim)
-    axis %= a.ndim
-    return getitem(a, (slice(None),) * axis + (indices,))
+    return a, axis % a.ndim
 
 
 @implements(np.compress)
@@ -692,15 +697,7 @@ def compress(condition: Any, a: Any, axis: int | None = None) -> Array:
     >>> compress([True, False, True], da.from_array(np.arange(4), chunks=2)).compute()
     array([0, 2])
     """
-    a = asarray(a)
-    if axis is None:
-        from .routines import _ravel
-
-        a, axis = _ravel(a), 0
-    axis = int(axis)
-    if not -a.ndim <= axis < a.ndim:
-        raise np.exceptions.AxisError(axis, a.ndim)
-    axis %= a.ndim
+    a, axis = _array_and_axis(a, axis)
     if not isinstance(condition, Array):
         condition = np.asarray(condition)
         if condition.ndim != 1:

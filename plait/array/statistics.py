@@ -458,7 +458,6 @@ def _quantile(prefix: str, a: Any, q: Any, axis: Any, method: str, keepdims: boo
     ax = axes[0]
     if x.numblocks[ax] > 1:
         x = x.rechunk({ax: -1})
-    kept = [d for d in builtins_range(x.ndim) if d != ax]
     ind = tuple(builtins_range(x.ndim))
     out_ind = ((x.ndim,) if q.ndim else ()) + tuple(
         d for d in ind if d != ax or keepdims)

@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .blockwise import blockwise
+from .blockwise import blockwise, infer_dtype
 from .core import Array, from_array
 
 __all__ = ["elemwise", "array_ufunc", "wrap_ufunc", "UFUNC_NAMES"]
@@ -61,23 +61,13 @@ def elemwise(op: Callable, *args: Any, dtype: Any = None, name: str | None = Non
         else:
             pairs += [a, None]
     if dtype is None:
-        dtype = _result_dtype(op, operands, kwargs)
+        dtype = infer_dtype(op, operands, kwargs)
     return blockwise(op, tuple(range(ndim)), *pairs, dtype=dtype, name=name,
                      token=_name(op), **kwargs)
 
 
 def _name(op: Callable) -> str:
     return getattr(op, "__name__", type(op).__name__).strip("_")
-
-
-def _result_dtype(op: Callable, operands: list, kwargs: dict) -> np.dtype:
-    samples = [np.ones((1,) * a.ndim, dtype=a.dtype) if isinstance(a, Array) else a
-               for a in operands]
-    try:
-        with np.errstate(all="ignore"):
-            return np.asarray(op(*samples, **kwargs)).dtype
-    except Exception:
-        return np.result_type(*[a.dtype for a in operands if isinstance(a, Array)])
 
 
 class _Output:

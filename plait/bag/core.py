@@ -19,12 +19,11 @@ from __future__ import annotations
 import itertools
 import math
 import operator
-from functools import partial
 from typing import Any, Callable, Iterable, Iterator
 
 from ..collection import LayeredCollection, is_collection
 from ..delayed import Delayed, _unique, delayed
-from ..graph import Data, Ref, Task, convert_graph
+from ..graph import Ref, Task, convert_graph
 from .optimize import Lazy, optimize
 
 __all__ = ["Bag", "Item", "no_default", "new_name"]

@@ -20,7 +20,7 @@ and converted once by :func:`convert_graph`.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Hashable, Iterable, Mapping
+from typing import Any, Callable, Hashable, Mapping
 
 Key = Hashable
 
