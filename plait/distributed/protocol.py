@@ -1,0 +1,105 @@
+"""The message vocabulary spoken between client, scheduler and workers.
+
+Every message is a dict with an ``"op"`` naming what to do. Messages travel over a
+:class:`plait.distributed.comm.Comm` (framed msgpack; ``Serialize(obj)`` values travel as
+pickle-protocol-5 frames with their buffers out of band). Keys keep their type end to end:
+``("x-3f2a", 0)`` arrives as the same tuple.
+
+Two kinds of conversation:
+
+*request/reply* (``rpc``): open or borrow a connection from the pool, write one message,
+read one reply. Replies are dicts with ``"status": "OK"`` or ``"status": "error"`` (plus
+``"exception"``/``"traceback"`` as ``Serialize``). Used for rare or bulk operations.
+
+*streams*: long-lived comms with a ``BatchedSend`` on each side; each write carries a list
+of messages gathered over a couple of milliseconds, so thousands of task events per second
+cost a few hundred syscalls. Used for everything per-task.
+
+User functions and data are pickled once at the client (``Serialize``) and stay opaque
+bytes inside the scheduler (``Serialized``): the scheduler never unpickles user code.
+
+Worker -> scheduler (rpc, then the same comm becomes the worker's stream)
+-----------------------------------------------------------------------------
+``register-worker``  address, name, nthreads, memory_limit, resources, pid,
+                     local_directory, nbytes ({key: nbytes} of data it already holds)
+                     -> {"status": "OK", "time": float, "heartbeat_interval": float}
+``heartbeat-worker`` address, metrics (rpc, every ``heartbeat_interval``)
+``unregister``       address (rpc, on clean shutdown)
+
+Worker -> scheduler stream
+--------------------------
+``task-finished``    key, nbytes, type (str), startstops [(action, start, stop)], thread
+``task-erred``       key, exception (Serialize), traceback (Serialize or None),
+                     exception_text, traceback_text, startstops
+``missing-data``     key, errant_worker (a dependency could not be fetched from it)
+``add-keys``         keys (data the worker now holds: replicas fetched for it)
+``release-worker-data`` key (the worker dropped it)
+``long-running``     key (a task called secede(); its thread no longer counts)
+``reschedule``       key (the task raised Reschedule)
+``steal-response``   key, state (the worker's state of the key when asked)
+
+Scheduler -> worker stream
+--------------------------
+``compute-task``     key, run_spec (Serialized pickled plait Node), priority (tuple),
+                     who_has {dep: [addresses]}, nbytes {dep: int},
+                     resource_restrictions {name: amount} or None, duration (estimate)
+``free-keys``        keys (forget these; the scheduler no longer needs them here)
+``acquire-replicas`` who_has {key: [addresses]} (fetch copies: scatter broadcast, replicate)
+``steal-request``    key (give it back if not yet started)
+``close``            the worker shuts down
+
+Worker <-> worker (rpc)
+-----------------------
+``get_data``         keys, who (requesting address)
+                     -> {"status": "OK", "data": {key: Serialize(value)}}
+                     (keys it no longer holds are simply absent from "data")
+``update_data``      data {key: Serialize(value)}, report (bool)
+                     -> {"status": "OK", "nbytes": {key: int}}   (also used by scatter)
+
+Client -> scheduler (rpc ``register-client``, then the same comm becomes the client's stream)
+------------------------------------------------------------------------------------------
+``register-client``  client (id) -> {"status": "OK", "time": float}
+
+Client -> scheduler stream
+--------------------------
+``update-graph``     tasks {key: Serialized(pickled Node)}, dependencies {key: [deps]},
+                     keys (the ones the client holds futures for), priority {key: int}
+                     (static order, lower first), user_priority (int), retries,
+                     resources, workers, allow_other_workers,
+                     annotations {key: {name: value}} (per-key overrides)
+``client-desires-keys`` keys
+``client-releases-keys`` keys (futures dropped: reference counting)
+``cancel-keys``      keys, force
+``close-client``
+
+Scheduler -> client stream
+--------------------------
+``key-in-memory``    key, type (str)
+``task-erred``       key, exception (Serialized), traceback (Serialized or None),
+                     exception_text, traceback_text
+``cancelled-keys``   keys
+``lost-data``        key
+``stream-closed``    (the scheduler is going away)
+
+Client -> scheduler (rpc)
+-------------------------
+``gather``           keys -> {"status": "OK", "data": {...}} or
+                     {"status": "error", "keys": [...missing]}; a client may instead ask
+                     ``who_has`` and fetch from workers directly with ``get_data``
+``who_has``          keys (None: all) -> {key: [addresses]}
+``has_what``         workers (None: all) -> {address: [keys]}
+``ncores``           -> {address: nthreads}
+``identity``         -> {"type", "id", "address", "workers": {address: {...}}, ...}
+``update-data``      who_has {key: [addresses]}, nbytes {key: int}, client
+                     (after scatter wrote data to workers with ``update_data``)
+``broadcast``        msg, workers (None: all) -> {address: reply}  (run, upload_file ...)
+``run_function``     function (Serialize), args, kwargs  (runs on the scheduler)
+``retire_workers``   workers
+``task-status``      keys -> {key: state}
+
+Coordination primitives (Lock, Semaphore, Event, Variable, Queue) add their own
+``<name>_<verb>`` rpc handlers on the scheduler through scheduler extensions
+(see ``plait.distributed.coordination``).
+"""
+
+__all__: list[str] = []
