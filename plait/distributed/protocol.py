@@ -67,7 +67,10 @@ Client -> scheduler stream
                      (static order, lower first), user_priority (int), retries,
                      resources, workers, allow_other_workers,
                      annotations {key: {name: value}} (per-key overrides)
-``client-desires-keys`` keys
+``client-desires-keys`` keys, client (optional: the holder to register instead of this
+                     client, e.g. ``"fire-and-forget"``: keys held by that pseudo-client
+                     run to completion and are then released; coordination extensions
+                     use holder names such as ``"variable-<name>"``)
 ``client-releases-keys`` keys (futures dropped: reference counting)
 ``cancel-keys``      keys, force
 ``close-client``
@@ -93,13 +96,47 @@ Client -> scheduler (rpc)
 ``update-data``      who_has {key: [addresses]}, nbytes {key: int}, client
                      (after scatter wrote data to workers with ``update_data``)
 ``broadcast``        msg, workers (None: all) -> {address: reply}  (run, upload_file ...)
-``run_function``     function (Serialize), args, kwargs  (runs on the scheduler)
+                     The worker ops a client broadcasts (worker rpc handlers):
+                     ``run``  function (Serialize), args (Serialize tuple), kwargs
+                     (Serialize dict), wait (bool) -> {"status": "OK", "result":
+                     Serialize(value)}; the function gets ``dask_worker=``/``plait_worker=``
+                     the Worker when its signature has that parameter; its exception
+                     comes back as an error reply.
+                     ``upload_file``  filename (base name), data (bytes), load (bool)
+                     -> {"status": "OK", "nbytes": int}: writes the file into the
+                     worker's local_directory (on sys.path), imports it when load and it
+                     is a .py (.zip/.egg: put on sys.path), reloading it if imported
+                     before.
+``run_function``     function (Serialize), args, kwargs  (runs on the scheduler; the
+                     function gets ``dask_scheduler=``/``plait_scheduler=`` the Scheduler
+                     when its signature has that parameter; a coroutine function is
+                     awaited) -> {"status": "OK", "result": Serialize(value)}
 ``retire_workers``   workers
 ``task-status``      keys -> {key: state}
 
 Coordination primitives (Lock, Semaphore, Event, Variable, Queue) add their own
 ``<name>_<verb>`` rpc handlers on the scheduler through scheduler extensions
-(see ``plait.distributed.coordination``).
+(see ``plait.distributed.coordination``). Each reply is ``{"status": "OK", ...}``:
+
+``lock_acquire``     name, id, timeout (None: wait forever) -> {"acquired": bool}
+``lock_release``     name, id  (error if ``id`` does not hold it)
+``lock_locked``      name -> {"locked": bool}
+``semaphore_acquire`` name, id, max_leases, timeout -> {"acquired": bool}
+``semaphore_release`` name, id
+``semaphore_leases`` name -> {"leases": int, "max_leases": int}
+``event_set`` / ``event_clear`` name;  ``event_wait`` name, timeout -> {"set": bool};
+``event_is_set``     name -> {"set": bool}
+``variable_set``     name, value (Serialize) or key (a future's key: the extension
+                     holds the key for the client "variable-<name>"), client
+``variable_get``     name, timeout -> {"type": "value"|"future", "value" | "key"}
+``variable_delete``  name
+``queue_create``     name, maxsize;  ``queue_put`` name, value or key, timeout, client;
+``queue_get``        name, timeout, batch (False, True: all, or int)
+                     -> {"items": [{"type", "value" | "key"}]};  ``queue_qsize`` name
+                     -> {"qsize": int};  ``queue_release`` name
+The extensions keep a future's data alive by holding its key as a pseudo-client
+(``scheduler.client_desires_keys(keys, client)`` / ``client_releases_keys``), and a
+client that gets a key back sends ``client-desires-keys`` for it on its own stream.
 """
 
 __all__: list[str] = []
