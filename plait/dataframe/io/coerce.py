@@ -1,0 +1,180 @@
+"""What every reader does to a freshly parsed partition before handing it on.
+
+A reader infers ``meta`` (column names and dtypes) from a sample at build time and
+promises that every partition matches it. The parser, run on each block on its own,
+may still infer differently: an integer column that holds an empty cell further down
+comes back as floats, a numeric column with a stray word as strings. This module
+casts what can be cast without loss (integers to floats, one datetime unit to another)
+and raises one clear error for the rest, naming the column, the file and the
+``dtype={...}`` that fixes it. It also applies pushed-down row filters and adds the
+``include_path_column`` column.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+__all__ = ["apply_filters", "coerce_to_meta", "empty_like_meta", "check_filters"]
+
+_OPS = ("==", "=", "!=", "<", "<=", ">", ">=", "in", "not in")
+
+
+def empty_like_meta(meta: Any, columns: Sequence | None) -> Any:
+    """An empty partition: ``meta`` (restricted to ``columns``) with a RangeIndex."""
+    import pandas as pd
+
+    out = meta if columns is None else meta[list(columns)]
+    return out.set_axis(pd.RangeIndex(0), axis=0)
+
+
+def _kind(dtype: Any) -> str:
+    import pandas as pd
+
+    if isinstance(dtype, pd.CategoricalDtype):
+        return "category"
+    if pd.api.types.is_bool_dtype(dtype):
+        return "bool"
+    if pd.api.types.is_integer_dtype(dtype):
+        return "int"
+    if pd.api.types.is_float_dtype(dtype):
+        return "float"
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        return "datetime"
+    if pd.api.types.is_string_dtype(dtype) and not pd.api.types.is_object_dtype(dtype):
+        return "str"
+    return str(dtype)
+
+
+def _castable(found: Any, expected: Any) -> bool:
+    """Whether a column parsed as ``found`` can become ``expected`` without loss."""
+    f, e = _kind(found), _kind(expected)
+    if f == e:
+        return True
+    if e == "float" and f in ("int", "bool"):
+        return True
+    if e == "object":  # an object column holds anything as it is
+        return True
+    return False
+
+
+def _suggest(found: Any, expected: Any) -> str:
+    f = _kind(found)
+    if f in ("float", "int"):
+        return "float64"
+    if f in ("str", "object"):
+        return "object" if str(expected) == "bool" else "str"
+    return str(found)
+
+
+def coerce_to_meta(df: Any, meta: Any, where: str, reader: str) -> Any:
+    """Cast ``df``'s columns to ``meta``'s dtypes, or raise naming every column that cannot be.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        A parsed partition holding (a subset of) meta's columns.
+    meta : pandas.DataFrame
+        The empty frame the collection promised.
+    where : str
+        The file (and byte range) the partition came from, for the error message.
+    reader : str
+        ``"read_csv"``, ``"read_json"``, ... for the error message.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> meta = pd.DataFrame({"a": pd.Series([], dtype="float64")})
+    >>> coerce_to_meta(pd.DataFrame({"a": [1, 2]}), meta, "f.csv", "read_csv").a.dtype
+    dtype('float64')
+    """
+    bad: list[tuple[str, Any, Any]] = []
+    casts: dict = {}
+    for col in df.columns:
+        if col not in meta.columns:
+            continue
+        found, expected = df[col].dtype, meta[col].dtype
+        if found == expected:
+            continue
+        if _castable(found, expected):
+            if _kind(found) != "category":
+                casts[col] = expected
+        else:
+            bad.append((col, found, expected))
+    if bad:
+        raise ValueError(_mismatch_message(bad, where, reader))
+    return df.astype(casts) if casts else df
+
+
+def _mismatch_message(bad: list, where: str, reader: str) -> str:
+    rows = "\n".join(f"  {col!r}: found {found}, expected {expected}"
+                     for col, found, expected in bad)
+    fix = ", ".join(f"{col!r}: {_suggest(found, expected)!r}" for col, found, expected in bad)
+    ints = any(_kind(e) == "int" and _kind(f) == "float" for _, f, e in bad)
+    if not reader.startswith("read_"):
+        return (
+            f"{reader}: the data in {where} does not match the dtypes of meta:\n{rows}\n"
+            f"Pass meta= with these dtypes ({{{fix}}}) so that every partition agrees."
+        )
+    extra = ("\n(or pass assume_missing=True to read every integer column not named in "
+             "dtype= as float64)" if ints and reader in ("read_csv", "read_table", "read_fwf")
+             else "")
+    return (
+        f"{reader}: the data in {where} does not match the dtypes inferred from the sample "
+        f"at the start of the first file:\n{rows}\n"
+        f"The sample did not show these values (missing values in an integer column, text "
+        f"in a numeric one, ...). Give the dtypes explicitly:\n"
+        f"  {reader}(..., dtype={{{fix}}}){extra}\n"
+        f"or make the sample larger with sample=<bytes>."
+    )
+
+
+def check_filters(filters: Any) -> list:
+    """Filters as a list of ``(column, op, value)``; an unknown op is an error."""
+    if not filters:
+        return []
+    out = []
+    for f in filters:
+        if not (isinstance(f, (tuple, list)) and len(f) == 3 and f[1] in _OPS):
+            raise ValueError(
+                f"a filter is (column, op, value) with op one of {', '.join(_OPS)}; got {f!r}"
+            )
+        out.append(tuple(f))
+    return out
+
+
+def apply_filters(df: Any, filters: Any) -> Any:
+    """The rows of ``df`` that satisfy every ``(column, op, value)`` filter (ANDed).
+
+    Comparisons are pandas' own, so a missing value fails ``==`` and ``<`` and passes
+    ``!=``, exactly as ``df[df.col != v]`` would.
+
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"a": [1, 2, 3], "b": list("xyz")})
+    >>> apply_filters(df, [("a", ">", 1), ("b", "in", ["y"])])
+       a  b
+    1  2  y
+    """
+    filters = check_filters(filters)
+    if not filters:
+        return df
+    mask = None
+    for col, op, value in filters:
+        s = df[col]
+        if op in ("==", "="):
+            m = s == value
+        elif op == "!=":
+            m = s != value
+        elif op == "<":
+            m = s < value
+        elif op == "<=":
+            m = s <= value
+        elif op == ">":
+            m = s > value
+        elif op == ">=":
+            m = s >= value
+        elif op == "in":
+            m = s.isin(list(value))
+        else:
+            m = ~s.isin(list(value))
+        mask = m if mask is None else mask & m
+    return df[mask.to_numpy(dtype=bool, na_value=False)]
