@@ -30,3 +30,13 @@ __all__ = [
     "tokenize",
     "visualize",
 ]
+
+
+def __getattr__(name: str):
+    # plait.datasets needs pandas only when a data set is made; importing it on first
+    # use keeps ``import plait`` light while ``plait.datasets.timeseries()`` just works
+    if name == "datasets":
+        import importlib
+
+        return importlib.import_module(".datasets", __name__)
+    raise AttributeError(f"module 'plait' has no attribute {name!r}")
