@@ -259,12 +259,16 @@ def _make_leaf(leaf: tuple, dtype: np.dtype) -> np.ndarray:
 
 
 def _assemble(template: Any, ndim: int, dtype: np.dtype) -> np.ndarray:
-    def build(t: Any) -> Any:
-        if isinstance(t, list):
-            return [build(s) for s in t]
-        return _make_leaf(t, dtype)
+    return concatenate_blocks(_build(template, dtype), ndim)
 
-    return concatenate_blocks(build(template), ndim)
+
+def _build(t: Any, dtype: np.dtype) -> Any:
+    # Module-level recursion, not a self-calling closure: such a closure is a reference
+    # cycle that would keep the neighbour blocks in ``template`` alive until the cyclic
+    # garbage collector runs.
+    if isinstance(t, list):
+        return [_build(s, dtype) for s in t]
+    return _make_leaf(t, dtype)
 
 
 def overlap(x: Any, depth: Any, boundary: Any = None, *, allow_rechunk: bool = True) -> Array:

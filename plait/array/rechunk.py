@@ -299,14 +299,19 @@ def _nest(xname: str, ndim: int, choices: list, refs: list, ax: int, old_idx: tu
 
 def _assemble(ndim: int, slices: Any, *blocks: Any) -> Any:
     """Cut each overlapping old block and put the pieces together."""
-    it = iter(blocks)
+    pieces = _cut_all(slices, iter(blocks))
+    return concatenate_blocks(pieces, ndim)
 
-    def build(s: Any) -> Any:
-        if isinstance(s, list):
-            return [build(v) for v in s]
-        return next(it)[s]
 
-    return concatenate_blocks(build(slices), ndim)
+def _cut_all(slices: Any, blocks: Any) -> Any:
+    # A plain recursive function, not a closure: a closure that calls itself is a
+    # reference cycle, and a cycle holding the iterator over the old blocks keeps every
+    # one of them alive until the cyclic garbage collector happens to run, which with
+    # few Python objects allocated can be never during a rechunk (the staged plan then
+    # held whole stages at once).
+    if isinstance(slices, list):
+        return [_cut_all(v, blocks) for v in slices]
+    return next(blocks)[slices]
 
 
 def _first_leaf(template: Any) -> Any:

@@ -292,3 +292,31 @@ def test_map_overlap_align_arrays_false():
     with pytest.raises(ValueError, match="align_arrays=True"):
         map_overlap(lambda p, q: p * q, x, da.from_array(a, chunks=6), depth=1,
                     align_arrays=False)
+
+
+def test_overlap_tasks_free_neighbour_blocks_without_the_garbage_collector():
+    """A self-calling closure in the assembling task once made a reference cycle that
+    kept neighbour blocks alive until gc ran."""
+    import gc
+    import weakref
+
+    from plait.callbacks import Callback
+
+    x = da.random.random((40, 40), chunks=10)
+    y = da.overlap.overlap(x, depth=2, boundary="reflect")
+    alive = []
+
+    def post(key, result, dsk, state, worker):
+        if isinstance(result, np.ndarray) and result.ndim == 2:
+            alive.append(weakref.ref(result))
+
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        with Callback(posttask=post):
+            y.sum().compute(scheduler="sync")
+        leftover = [r for r in alive if r() is not None]
+    finally:
+        if enabled:
+            gc.enable()
+    assert alive and leftover == []

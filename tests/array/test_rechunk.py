@@ -200,3 +200,41 @@ def test_random_rechunks_match_numpy_and_respect_limit(data):
     biggest_block = 8 * max(math.prod(map(max, old)), math.prod(map(max, new)))
     if limit >= biggest_block:  # then two stages always fit
         assert worst <= limit, (old, new, limit, worst)
+
+
+def test_staged_rechunk_releases_stage_inputs_without_the_garbage_collector():
+    """Every block is freed by reference counting as soon as its last reader is done:
+    the live bytes of a staged transpose-like rechunk stay within the array plus the
+    memory limit (the array itself must be held: each new block needs a piece of every
+    old one). A reference cycle in a task once held whole stages until gc ran."""
+    import gc
+    import weakref
+
+    from plait.callbacks import Callback
+
+    n, limit = 64, 64 * 64 * 8 // 4  # a quarter of the array per task
+    x = da.random.random((n, n), chunks=(n, 4))
+    with plait.config.set({"array.rechunk.memory-limit": limit}):
+        y = x.rechunk((4, n))
+    assert len(plan_rechunk(x.chunks, y.chunks, 8, limit)) == 2
+    alive: list = []
+    peak = [0]
+
+    def post(key, result, dsk, state, worker):
+        if isinstance(result, np.ndarray) and result.ndim == 2:
+            alive.append(weakref.ref(result))
+        live = sum(r().nbytes for r in alive if r() is not None)
+        peak[0] = max(peak[0], live)
+
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        with Callback(posttask=post):
+            total = y.sum().compute(scheduler="sync")
+        leftover = [r for r in alive if r() is not None]
+    finally:
+        if enabled:
+            gc.enable()
+    assert leftover == []
+    assert peak[0] <= n * n * 8 + limit
+    assert abs(total - x.compute().sum()) < 1e-9
