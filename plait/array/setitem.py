@@ -35,6 +35,7 @@ from ..graph import Alias, Ref, Task
 from .blockwise import blockwise
 from .chunks import chunk_boundaries
 from .core import Array, from_array, new_name
+from .setitem_points import assign_points
 
 __all__ = ["setitem"]
 
@@ -52,20 +53,101 @@ def setitem(x: Array, key: Any, value: Any) -> None:
     # Build from a frozen copy of x: x itself is about to denote the new array, while
     # arrays made from it earlier (a mask such as ``x > 0``) must keep meaning the old one.
     old = copy.copy(x)
-    if isinstance(key, Array) or (isinstance(key, np.ndarray) and key.dtype == bool
-                                  and key.ndim > 0 and key.ndim == x.ndim):
-        new = _masked(old, key, value)
-    else:
-        if isinstance(key, tuple) and any(isinstance(k, Array) for k in key):
-            raise NotImplementedError(
-                "x[..., plait_array, ...] = value is not supported: a plait array key "
-                "must be a boolean mask shaped like x (x[mask] = value)"
-            )
-        new = _region(old, key, value)
+    new = _dispatch(old, key, value)
     # Arrays built from x before this assignment link to the object x; after the rebind
     # they reach the old blocks through ``old``, which the new array always links to.
     new._deps = tuple(new._deps) + (old,)
     x._rebind(new)
+
+
+def _is_mask(k: Any) -> bool:
+    return isinstance(k, (np.ndarray, Array)) and k.dtype == bool and k.ndim > 0
+
+
+def _dispatch(x: Array, key: Any, value: Any) -> Array:
+    """Pick the plan for ``x[key] = value``; return the new array."""
+    if isinstance(key, Array) or _is_mask(key):
+        return _masked(x, key, value)
+    if isinstance(key, list):
+        key = np.asarray(key)
+    key = key if isinstance(key, tuple) else (key,)
+    # Lists are arrays; True/False are 0-d boolean indices, not the integers 1/0.
+    key = tuple(np.asarray(k) if isinstance(k, (list, bool, np.bool_)) else k for k in key)
+    key = tuple(k.astype(np.intp) if isinstance(k, np.ndarray) and k.size == 0
+                and k.dtype.kind == "f" else k for k in key)  # [] indexes nothing
+    # A mask over the leading axes, followed only by ":" or "...".
+    if key and _is_mask(key[0]) and all(
+            k is Ellipsis or (isinstance(k, slice) and k == slice(None)) for k in key[1:]):
+        return _masked(x, key[0], value)
+    if any(isinstance(k, Array) for k in key):
+        raise NotImplementedError(
+            "x[..., plait_array, ...] = value is not supported: a plait array key must be "
+            "a boolean mask over x's leading axes (x[mask] = value); compute other plait "
+            "keys first (x[..., idx.compute()] = value)")
+    if _needs_points(key, x.ndim):
+        return assign_points(x, key, value)
+    if any(k is None for k in key):
+        key, value = _drop_new_axes(key, x.shape, value)
+    return _region(x, key, value)
+
+
+def _expand_ellipsis(key: tuple, ndim: int) -> tuple:
+    consumed = sum(k.ndim if isinstance(k, np.ndarray) and k.dtype == bool else 1
+                   for k in key if k is not None and k is not Ellipsis)
+    if sum(1 for k in key if k is Ellipsis) > 1:
+        raise IndexError("an index can only have a single ellipsis ('...')")
+    if consumed > ndim:
+        raise IndexError(f"too many indices for array: array is {ndim}-dimensional, "
+                         f"but {consumed} were indexed")
+    for i, k in enumerate(key):
+        if k is Ellipsis:
+            return key[:i] + (slice(None),) * (ndim - consumed) + key[i + 1:]
+    return key + (slice(None),) * (ndim - consumed)
+
+
+def _needs_points(key: tuple, ndim: int) -> bool:
+    """Whether ``key`` selects scattered points (see :mod:`plait.array.setitem_points`)
+    rather than a region along axes."""
+    key = _expand_ellipsis(key, ndim)
+    arrays = [(i, k) for i, k in enumerate(key) if isinstance(k, np.ndarray)
+              and not (k.ndim == 0 and k.dtype.kind in "iu")]
+    if not arrays:
+        return False
+    if len(arrays) > 1 or any(k.ndim != 1 for _, k in arrays):
+        return True
+    if any(k is None for k in key):
+        return True
+    # One 1-d array with ints apart from it: NumPy puts its dimension first.
+    adv = [i for i, k in enumerate(key) if isinstance(k, (Integral, np.ndarray))]
+    return adv != list(range(adv[0], adv[-1] + 1))
+
+
+def _drop_new_axes(key: tuple, shape: tuple, value: Any) -> tuple:
+    """``key`` without ``None``, and ``value`` without the length-1 axes they add to the
+    selection (after checking that it broadcasts to the selection with them)."""
+    key = _expand_ellipsis(key, len(shape))
+    target = []
+    new_axes = []
+    axis = 0
+    for k in key:
+        if k is None:
+            new_axes.append(len(target))
+            target.append(1)
+            continue
+        if isinstance(k, slice):
+            target.append(len(range(*k.indices(shape[axis]))))
+        elif isinstance(k, np.ndarray) and k.ndim == 1:
+            target.append(int(k.sum()) if k.dtype == bool else len(k))
+        axis += 1
+    if not isinstance(value, Array):
+        value = np.asarray(value)
+    if value.ndim:
+        value = _fit_value(value, tuple(target), f"the selection x[{key!r}]")
+        lead = len(target) - value.ndim
+        drop = [a - lead for a in new_axes if a >= lead]
+        if drop:
+            value = value[tuple(0 if v in drop else slice(None) for v in range(value.ndim))]
+    return tuple(k for k in key if k is not None), value
 
 
 # -- boolean masks -----------------------------------------------------------------------
@@ -73,29 +155,50 @@ def setitem(x: Array, key: Any, value: Any) -> None:
 def _assign_where(block: np.ndarray, mask: np.ndarray, value: Any) -> np.ndarray:
     """A copy of ``block`` with ``value`` (broadcast) copied where ``mask`` is true."""
     out = np.array(block, copy=True)  # a 0-d block may be a NumPy scalar
+    # A mask over the leading axes applies to whole rows of the trailing ones.
+    mask = np.reshape(mask, np.shape(mask) + (1,) * (out.ndim - np.ndim(mask)))
     np.copyto(out, value, casting="unsafe", where=mask)
     return out
 
 
 def _masked(x: Array, mask: Any, value: Any) -> Array:
+    """``x[mask] = value`` for a boolean mask over the leading ``mask.ndim`` axes.
+
+    Values follow Dask for a mask shaped like ``x`` (a scalar, or an array broadcastable
+    to ``x.shape``, taken where the mask is true) and NumPy for a mask over fewer axes (a
+    scalar, or an array broadcastable to ``x.shape[mask.ndim:]``, the same for every
+    selected row). With a NumPy mask, a value with one entry (row) per true element, as
+    NumPy takes it, is assigned point by point.
+    """
     if mask.dtype != bool:
         raise NotImplementedError(
             f"x[index_array] = value with a plait array of dtype {mask.dtype} is not "
             "supported; use a boolean mask shaped like x, or a NumPy integer array"
         )
-    if mask.shape != x.shape:
+    k = mask.ndim
+    if k > x.ndim or tuple(mask.shape) != tuple(x.shape[:k]):
         raise IndexError(
-            f"boolean index of shape {mask.shape} does not match the indexed array of "
-            f"shape {x.shape}; a mask must have the array's shape"
+            f"boolean index of shape {mask.shape} does not match the indexed array's "
+            f"leading axes {x.shape[:k]}; a mask must have the shape of x or of its "
+            "leading axes"
         )
+    target = x.shape[k:] if k < x.ndim else x.shape
+    if isinstance(mask, np.ndarray) and (value.ndim if isinstance(value, Array)
+                                         else np.ndim(value)):
+        try:
+            _fit_value(value if isinstance(value, Array) else np.asarray(value), target,
+                       "the masked array")
+        except ValueError:
+            # NumPy's form: one value (row) per true element.
+            return assign_points(x, (mask,), value)
     if isinstance(mask, np.ndarray):
-        mask = from_array(mask, chunks=x.chunks)
-    elif mask.chunks != x.chunks:
-        mask = mask.rechunk(x.chunks)
+        mask = from_array(mask, chunks=x.chunks[:k])
+    elif mask.chunks != x.chunks[:k]:
+        mask = mask.rechunk(x.chunks[:k])
     ndim = x.ndim
     ind = tuple(range(ndim))
     if isinstance(value, Array):
-        value = _fit_value(value, x.shape, "the masked array")
+        value = _fit_value(value, target, "the masked array")
         want = tuple(c if v != 1 else vc for c, v, vc in
                      zip(x.chunks[ndim - value.ndim:], value.shape, value.chunks))
         if value.chunks != want:
@@ -106,12 +209,12 @@ def _masked(x: Array, mask: Any, value: Any) -> Array:
         if value.ndim == 0:
             value_args = (value[()], None)
         else:
-            value = _fit_value(value, x.shape, "the masked array")
+            value = _fit_value(value, target, "the masked array")
             value_args = (from_array(value, chunks=tuple(
                 c if v != 1 else (1,) for c, v in zip(x.chunks[ndim - value.ndim:],
                                                        value.shape))),
                 ind[ndim - value.ndim:])
-    return blockwise(_assign_where, ind, x, ind, mask, ind, *value_args,
+    return blockwise(_assign_where, ind, x, ind, mask, ind[:k], *value_args,
                      token="setitem", dtype=x.dtype)
 
 

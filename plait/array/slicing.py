@@ -20,6 +20,7 @@ import numpy as np
 from ..graph import Alias, Ref, Task
 from .chunks import chunk_boundaries
 from .core import Array, asarray, implements, new_name
+from .fancy import general_getitem, needs_general
 
 __all__ = ["getitem", "compute_chunk_sizes", "VIndex", "BlockView", "take", "compress",
            "where", "nonzero", "argwhere"]
@@ -86,7 +87,8 @@ def _is_advanced(k: Any) -> bool:
 # -- getitem ----------------------------------------------------------------------------
 
 def getitem(x: Array, key: Any) -> Array:
-    """``x[key]`` with NumPy's semantics (one advanced index at most).
+    """``x[key]`` with NumPy's semantics (several array indices go through
+    :mod:`plait.array.fancy`).
 
     >>> import numpy as np, plait.array as da
     >>> x = da.from_array(np.arange(10), chunks=3)
@@ -100,17 +102,16 @@ def getitem(x: Array, key: Any) -> Array:
     if (_is_bool(key[0]) and key[0].ndim > 1
             and all(isinstance(k, slice) and k == slice(None) for k in key[1:])):
         return _full_mask(x, key[0])
+    if needs_general(key):
+        return general_getitem(x, key)
     advanced = [i for i, k in enumerate(key) if _is_advanced(k)]
-    if len(advanced) > 1:
-        raise NotImplementedError(
-            "plait arrays support one array index at a time; index in steps "
-            "(x[idx0][:, idx1]) or use x.vindex[idx0, idx1] for point-wise indexing")
     for k in key:
         if _is_bool(k) and k.ndim != 1:
             _check_mask_shape(x, key, k)
             raise NotImplementedError(
-                f"a {k.ndim}-d boolean index must be the only index (x[mask] with "
-                "mask.shape == x.shape)")
+                f"a {k.ndim}-d plait boolean index must cover the leading axes "
+                "(x[mask] or x[mask, ...]); compute it first (x[mask.compute()]) to "
+                "use it elsewhere in the key")
     if not advanced:
         return _basic(x, key)
     pos = advanced[0]
@@ -125,10 +126,6 @@ def getitem(x: Array, key: Any) -> Array:
     # The position of the indexed axis in y: axes before it that survive, plus new ones.
     axis = sum(1 for k in key[:pos] if k is None or isinstance(k, slice))
     in_axis = sum(1 for k in key[:pos] if k is not None)
-    if index.ndim != 1:
-        raise NotImplementedError(
-            f"integer index arrays must be 1-d in x[...]; got {index.ndim}-d; use "
-            "x.vindex[...] for multi-dimensional point-wise indexing")
     if index.shape[0] != y.shape[axis] and _is_bool(index) and not math.isnan(y.shape[axis]):
         raise IndexError(f"boolean index did not match indexed array along axis {in_axis}; "
                          f"size of axis is {y.shape[axis]} but size of corresponding boolean "

@@ -177,10 +177,44 @@ def test_plait_integer_array_index(scheduler):
         x[da.from_array(np.array([9]), chunks=1)].compute()
 
 
-def test_multiple_array_indices_not_supported():
+FANCY_KEYS = [
+    ([0, 2], [1, 3]),
+    ([0, 6, -1], [5, 0, 2]),
+    ([0, 2, 4], slice(None), [1, 2, 4]),  # separated by a slice: broadcast dims first
+    (slice(None), [0, 2, 5], [1, 3, 4]),  # adjacent: they stay in place
+    (np.array([[0, 1], [2, 3]]),),  # a 2-d integer array
+    (slice(None), np.array([[0, 5], [2, 3]]), slice(1, None, -1)),
+    ([0, 2, 4], 2, slice(None)),
+    ([0, 2, 4], slice(None), 2),  # an int apart from the array: array first
+    (2, slice(None), [0, 4, 1]),
+    (None, [0, 2], [1, 3]),
+    ([0, 2], None, [1, 3]),  # None between them: first
+    (slice(None, None, -2), [1, 4], None, [[1], [2]]),  # broadcast to 2-d
+    (Ellipsis, [1, 2], [0, 3]),
+    ([4, -1, 0], slice(None, None, -1), [[-5], [3]]),
+    ([], []),  # empty selections
+    (np.zeros((0, 3), int), [0]),
+    (A[:, :, 0] > 0, [1]),  # a 2-d NumPy mask with another array
+    (slice(None), A[0] > 0),  # a 2-d NumPy mask after a slice
+    ([[0], [1]], A[0, :, 0] > 3),
+]
+
+
+@pytest.mark.parametrize("key", FANCY_KEYS, ids=[repr(k)[:50] for k in FANCY_KEYS])
+def test_several_array_indices_like_numpy(x, key, scheduler):
+    check(x[key], A[key], scheduler)
+
+
+def test_several_array_indices_errors_like_numpy():
     x = da.from_array(A, chunks=3)
-    with pytest.raises(NotImplementedError):
-        x[[0, 1], [1, 2]]
+    for key in [([0, 7], [1, 2]), ([0, -8], [1, 2]), ([0, 1], [1, 2, 3]),
+                ([0], [1], [5]), (np.ones((7, 5), bool), [0])]:
+        with pytest.raises(IndexError):
+            A[key]
+        with pytest.raises(IndexError):
+            x[key]
+    with pytest.raises(NotImplementedError, match="compute"):
+        x[da.from_array(np.array([0, 1]), chunks=1), [1, 2]]
 
 
 # -- boolean masks -------------------------------------------------------------------------
@@ -224,8 +258,9 @@ def test_bool_mask_wrong_length_raises():
         x[np.ones((7, 5), bool)]
     with pytest.raises(IndexError):
         x[:, np.ones((7, 5), bool)]
-    with pytest.raises(NotImplementedError):
-        x[:, np.ones((6, 5), bool)]
+    check(x[:, np.ones((6, 5), bool)], A[:, np.ones((6, 5), bool)])
+    with pytest.raises(IndexError):
+        x[:, np.ones((6, 4), bool)]
 
 
 def _computed_unknown(y, expected, scheduler):
