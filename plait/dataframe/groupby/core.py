@@ -1,0 +1,422 @@
+"""``DataFrameGroupBy`` and ``SeriesGroupBy``: lazy group-by reductions.
+
+Every reduction is one tree reduction (:class:`~plait.dataframe.expr.TreeReduce`):
+partitions are grouped and reduced to partials, partials are merged ``split_every`` at a
+time, and the last merge finishes the outputs (see :mod:`.kernels`). The result has one
+partition. Its ``_meta`` is pandas' own answer on the empty metas, so names, index and
+dtypes are known without computing.
+
+``split_out`` > 1 (results spread over many partitions by a hash shuffle) is the place
+where a shuffle-based path plugs in: :meth:`_GroupBy._reduce` is the one entry point.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from .kernels import GroupKeys, aggregate, chunk, combine
+from .keys import resolve_keys
+from .spec import SERIES_COLUMN, Output, Plan, make_plan, parse_agg
+from .value_counts import vc_aggregate, vc_chunk, vc_combine
+
+__all__ = ["groupby", "DataFrameGroupBy", "SeriesGroupBy"]
+
+_NUMERIC_KINDS = "biufcmM"
+
+
+def groupby(frame: Any, by: Any = None, level: Any = None, *, as_index: bool = True,
+            sort: bool | None = None, group_keys: bool = True, observed: bool | None = None,
+            dropna: bool | None = None, split_out: int | None = None,
+            split_every: int | None = None, shuffle_method: Any = None,
+            **kwargs: Any) -> "DataFrameGroupBy | SeriesGroupBy":
+    """Group ``frame`` (a plait DataFrame or Series) like pandas' ``groupby``.
+
+    ``by`` is a column label, a list of labels, a plait Series partitioned like
+    ``frame`` (``df.groupby(df.Date.dt.dayofweek)``) or a list mixing them; ``level``
+    groups by index levels instead. ``sort``, ``dropna`` and ``observed`` mean what they
+    mean in pandas (defaults True, True, True). ``split_every`` bounds how many partials
+    each merge step takes.
+    """
+    if kwargs:
+        raise TypeError(f"groupby() got unexpected keyword arguments {sorted(kwargs)}")
+    _check_split_out(split_out)
+    cls = SeriesGroupBy if isinstance(frame._meta, pd.Series) else DataFrameGroupBy
+    return cls(frame, by=by, level=level, as_index=as_index,
+               sort=True if sort is None else bool(sort), group_keys=group_keys,
+               observed=True if observed is None else bool(observed),
+               dropna=True if dropna is None else bool(dropna), split_every=split_every)
+
+
+def _check_split_out(split_out: Any) -> None:
+    if split_out not in (None, 1, False, True):
+        raise NotImplementedError(
+            f"split_out={split_out!r}: a group-by result spread over several partitions "
+            f"needs the shuffle-based group-by, which is not available yet; leave "
+            f"split_out unset (one output partition)")
+
+
+class _GroupBy:
+    """State shared by both group-by kinds; ``selection`` is the chosen column(s)."""
+
+    def __init__(self, obj: Any, by: Any = None, level: Any = None, *,
+                 as_index: bool = True, sort: bool = True, group_keys: bool = True,
+                 observed: bool = True, dropna: bool = True,
+                 split_every: int | None = None, selection: Any = None,
+                 _resolved: Any = None):
+        self.obj = obj
+        self.by = by
+        self.level = level
+        self.as_index = as_index
+        self.sort = sort
+        self.group_keys = group_keys
+        self.observed = observed
+        self.dropna = dropna
+        self.split_every = split_every
+        self._selection = selection
+        self._keys = _resolved or resolve_keys(obj, by, level)
+        self._is_series_obj = isinstance(obj._meta, pd.Series)
+        self._meta_groupby()  # fail now, not at compute time, on a bad key
+
+    # -- pandas on the metas -------------------------------------------------------------
+
+    def _meta_groupby(self) -> Any:
+        meta = self.obj._meta
+        opts = dict(sort=self.sort, observed=self.observed, dropna=self.dropna,
+                    as_index=self.as_index) if not self._is_series_obj else \
+            dict(sort=self.sort, observed=self.observed, dropna=self.dropna)
+        if self.level is not None:
+            g = meta.groupby(level=self.level, **opts)
+        else:
+            metas = self._keys.metas
+            g = meta.groupby(metas if isinstance(self.by, list) else metas[0], **opts)
+        if self._selection is not None:
+            g = g[self._selection]
+        return g
+
+    def _meta_of(self, call: Any) -> Any:
+        try:
+            out = call(self._meta_groupby())
+        except Exception as exc:
+            raise type(exc)(f"{exc} (raised by pandas on the empty meta of this "
+                            f"group-by; the same call would fail on the data)") from exc
+        return out.iloc[:0] if isinstance(out, (pd.DataFrame, pd.Series)) else out
+
+    # -- columns -------------------------------------------------------------------------
+
+    def _value_columns(self) -> list[Any]:
+        """The columns an aggregation without selection applies to (pandas' rule)."""
+        if self._is_series_obj:
+            return [SERIES_COLUMN]
+        sel = self._selection
+        if sel is not None:
+            return list(sel) if isinstance(sel, list) else [sel]
+        excluded = {i[1] for i in self._keys.items if i[0] == "col"}
+        return [c for c in self.obj._meta.columns if c not in excluded]
+
+    def _numeric(self, columns: list[Any]) -> list[Any]:
+        if self._is_series_obj:
+            return columns
+        dtypes = self.obj._meta.dtypes
+        return [c for c in columns
+                if getattr(dtypes[c], "kind", "O") in _NUMERIC_KINDS
+                or pd.api.types.is_bool_dtype(dtypes[c])]
+
+    def _group_keys(self) -> GroupKeys:
+        return GroupKeys(self._keys.items, dropna=self.dropna, sort=self.sort,
+                         observed=self.observed, names=self._keys.names,
+                         series=self._is_series_obj)
+
+    def _input(self, columns: list[Any]) -> Any:
+        """The frame narrowed to what the kernels read, so readers load only that."""
+        obj = self.obj
+        if self._is_series_obj:
+            return obj
+        needed = list(dict.fromkeys(list(self._keys.columns) +
+                                    [c for c in columns if c != SERIES_COLUMN]))
+        if needed and len(needed) < len(obj._meta.columns):
+            obj = obj[needed]
+        return obj
+
+    # -- the one reduction entry point ---------------------------------------------------
+
+    def _reduce(self, plan: Plan, meta: Any, label: str,
+                split_every: int | None = None) -> Any:
+        from ..core import new_collection
+        from ..expr import TreeReduce
+
+        columns = [o.column for o in plan.outputs if o.column is not None]
+        keys = self._group_keys()
+        frames = [self._input(columns).expr, *self._keys.extra]
+        expr = TreeReduce(
+            frames, chunk, combine, _finish, meta,
+            split_every=split_every or self.split_every,
+            chunk_kwargs={"keys": keys, "plan": plan},
+            combine_kwargs={"plan": plan},
+            aggregate_kwargs={"keys": keys, "plan": plan, "meta": meta,
+                              "as_index": self.as_index},
+            label=f"groupby-{label}")
+        return new_collection(expr)
+
+    def _simple(self, how: str, call: Any, numeric_only: bool = False,
+                split_every: int | None = None, **opts: Any) -> Any:
+        meta = self._meta_of(call)
+        columns = self._value_columns()
+        if numeric_only:
+            columns = self._numeric(columns)
+        if how == "size":
+            plan = make_plan([Output(self._series_name(), None, "size")], "size",
+                             self._series_name())
+        elif self._series_layout():
+            plan = make_plan([Output(self._series_name(), columns[0], how, **opts)],
+                             "series", self._series_name())
+        else:
+            plan = make_plan([Output(c, c, how, **opts) for c in columns], "frame")
+        return self._reduce(plan, meta, how, split_every)
+
+    def _series_layout(self) -> bool:
+        return self._is_series_obj or (self._selection is not None
+                                       and not isinstance(self._selection, list))
+
+    def _series_name(self) -> Any:
+        if self._is_series_obj:
+            return self.obj._meta.name
+        if self._selection is not None and not isinstance(self._selection, list):
+            return self._selection
+        return None
+
+    # -- reductions ----------------------------------------------------------------------
+
+    def sum(self, numeric_only: bool = False, min_count: int = 0, skipna: bool = True,
+            split_every: int | None = None, **kwargs: Any) -> Any:
+        _no_engine(kwargs)
+        return self._simple("sum", lambda g: g.sum(numeric_only=numeric_only,
+                                                    min_count=min_count, skipna=skipna),
+                            numeric_only, split_every, min_count=min_count, skipna=skipna)
+
+    def prod(self, numeric_only: bool = False, min_count: int = 0, skipna: bool = True,
+             split_every: int | None = None) -> Any:
+        return self._simple("prod", lambda g: g.prod(numeric_only=numeric_only,
+                                                      min_count=min_count, skipna=skipna),
+                            numeric_only, split_every, min_count=min_count, skipna=skipna)
+
+    def mean(self, numeric_only: bool = False, skipna: bool = True,
+             split_every: int | None = None, **kwargs: Any) -> Any:
+        _no_engine(kwargs)
+        return self._simple("mean", lambda g: g.mean(numeric_only=numeric_only,
+                                                      skipna=skipna),
+                            numeric_only, split_every, skipna=skipna)
+
+    def min(self, numeric_only: bool = False, min_count: int = -1, skipna: bool = True,
+            split_every: int | None = None, **kwargs: Any) -> Any:
+        _no_engine(kwargs)
+        return self._simple("min", lambda g: g.min(numeric_only=numeric_only,
+                                                    min_count=min_count, skipna=skipna),
+                            numeric_only, split_every, min_count=min_count, skipna=skipna)
+
+    def max(self, numeric_only: bool = False, min_count: int = -1, skipna: bool = True,
+            split_every: int | None = None, **kwargs: Any) -> Any:
+        _no_engine(kwargs)
+        return self._simple("max", lambda g: g.max(numeric_only=numeric_only,
+                                                    min_count=min_count, skipna=skipna),
+                            numeric_only, split_every, min_count=min_count, skipna=skipna)
+
+    def first(self, numeric_only: bool = False, min_count: int = -1, skipna: bool = True,
+              split_every: int | None = None) -> Any:
+        return self._simple("first", lambda g: g.first(numeric_only=numeric_only,
+                                                        min_count=min_count, skipna=skipna),
+                            numeric_only, split_every, min_count=min_count, skipna=skipna)
+
+    def last(self, numeric_only: bool = False, min_count: int = -1, skipna: bool = True,
+             split_every: int | None = None) -> Any:
+        return self._simple("last", lambda g: g.last(numeric_only=numeric_only,
+                                                      min_count=min_count, skipna=skipna),
+                            numeric_only, split_every, min_count=min_count, skipna=skipna)
+
+    def count(self, split_every: int | None = None) -> Any:
+        return self._simple("count", lambda g: g.count(), split_every=split_every)
+
+    def size(self, split_every: int | None = None) -> Any:
+        return self._simple("size", lambda g: g.size(), split_every=split_every)
+
+    def var(self, ddof: int = 1, numeric_only: bool = False, skipna: bool = True,
+            split_every: int | None = None, **kwargs: Any) -> Any:
+        _no_engine(kwargs)
+        self._check_moments(numeric_only)
+        return self._simple("var", lambda g: g.var(ddof=ddof, numeric_only=numeric_only,
+                                                    skipna=skipna),
+                            numeric_only, split_every, ddof=ddof, skipna=skipna)
+
+    def std(self, ddof: int = 1, numeric_only: bool = False, skipna: bool = True,
+            split_every: int | None = None, **kwargs: Any) -> Any:
+        _no_engine(kwargs)
+        self._check_moments(numeric_only)
+        return self._simple("std", lambda g: g.std(ddof=ddof, numeric_only=numeric_only,
+                                                    skipna=skipna),
+                            numeric_only, split_every, ddof=ddof, skipna=skipna)
+
+    def sem(self, ddof: int = 1, numeric_only: bool = False, skipna: bool = True,
+            split_every: int | None = None) -> Any:
+        self._check_moments(numeric_only)
+        return self._simple("sem", lambda g: g.sem(ddof=ddof, numeric_only=numeric_only,
+                                                    skipna=skipna),
+                            numeric_only, split_every, ddof=ddof, skipna=skipna)
+
+    def nunique(self, dropna: bool = True, split_every: int | None = None) -> Any:
+        return self._simple("nunique", lambda g: g.nunique(dropna=dropna),
+                            split_every=split_every, dropna=dropna)
+
+    def _check_moments(self, numeric_only: bool) -> None:
+        columns = self._value_columns()
+        if numeric_only:
+            columns = self._numeric(columns)
+        meta = self.obj._meta
+        for c in columns:
+            dtype = meta.dtype if self._is_series_obj else meta.dtypes[c]
+            if getattr(dtype, "kind", "O") in "mM":
+                raise NotImplementedError(
+                    f"group-by var/std/sem of the datetime/timedelta column {c!r} is not "
+                    f"supported; convert it to numbers first (e.g. .astype('int64'))")
+
+    def agg(self, func: Any = None, *args: Any, split_every: int | None = None,
+            split_out: int | None = None, shuffle_method: Any = None,
+            **kwargs: Any) -> Any:
+        """``agg`` with a name, a list of names, a dict ``{column: name(s)}`` or named
+        aggregation (``agg(total=("x", "sum"))``); the layout is pandas'."""
+        if args:
+            raise TypeError("group-by agg() takes no extra positional arguments")
+        _check_split_out(split_out)
+        series = self._series_layout()
+        columns = None if series else self._value_columns()
+        plan = parse_agg(func, kwargs, columns, series_name=self._series_name())
+        if series:
+            plan = _series_plan(plan, self._value_columns()[0])
+        for o in plan.outputs:
+            if o.how in ("var", "std", "sem") and not self._is_series_obj:
+                dtype = self.obj._meta.dtypes[o.column]
+                if getattr(dtype, "kind", "O") in "mM":
+                    self._check_moments(False)
+        meta = self._meta_of(lambda g: g.agg(func, **kwargs))
+        return self._reduce(plan, meta, "agg", split_every)
+
+    aggregate = agg
+
+    def __repr__(self) -> str:
+        return (f"<plait {type(self).__name__}: by={self._keys.names!r}, "
+                f"npartitions={self.obj.npartitions}>")
+
+
+def _series_plan(plan: Plan, column: Any) -> Plan:
+    """Point a SeriesGroupBy plan's outputs at the grouped column."""
+    outs = [Output(o.label, o.column if o.how == "size" else column, o.how, o.ddof,
+                   o.min_count, o.skipna, o.dropna) for o in plan.outputs]
+    return make_plan(outs, plan.layout, plan.name)
+
+
+def _no_engine(kwargs: dict) -> None:
+    engine = kwargs.pop("engine", None)
+    kwargs.pop("engine_kwargs", None)
+    if engine not in (None, "cython"):
+        raise NotImplementedError(f"engine={engine!r} is not supported")
+    if kwargs:
+        raise TypeError(f"unexpected keyword arguments {sorted(kwargs)}")
+
+
+def _finish(partials: list, keys: GroupKeys, plan: Plan, meta: Any,
+            as_index: bool = True) -> Any:
+    result = aggregate(partials, keys=keys, plan=plan, meta=None if not as_index else meta)
+    if not as_index:
+        if isinstance(result, pd.Series):
+            result = result.reset_index(name="size" if plan.layout == "size" else
+                                        result.name)
+        else:
+            result = result.reset_index()
+        if len(result.columns) == len(meta.columns):
+            result.columns = meta.columns
+            result = result.astype(meta.dtypes.to_dict(), errors="ignore")
+    return result
+
+
+class DataFrameGroupBy(_GroupBy):
+    """A plait DataFrame grouped by keys (see :func:`groupby`)."""
+
+    def __getitem__(self, key: Any) -> "DataFrameGroupBy | SeriesGroupBy":
+        if self._is_series_obj:
+            raise KeyError("a grouped Series has no columns to select")
+        cols = list(key) if isinstance(key, (list, tuple)) else [key]
+        missing = [c for c in cols if c not in self.obj._meta.columns]
+        if missing:
+            raise KeyError(f"columns {missing} not found; the columns are "
+                           f"{list(self.obj._meta.columns)}")
+        cls = DataFrameGroupBy if isinstance(key, (list, tuple)) else SeriesGroupBy
+        return cls(self.obj, by=self.by, level=self.level, as_index=self.as_index,
+                   sort=self.sort, group_keys=self.group_keys, observed=self.observed,
+                   dropna=self.dropna, split_every=self.split_every,
+                   selection=list(key) if isinstance(key, (list, tuple)) else key,
+                   _resolved=self._keys)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        try:
+            columns = self.obj._meta.columns
+            if name in columns:
+                return self[name]
+        except (AttributeError, TypeError):
+            pass
+        raise AttributeError(f"{type(self).__name__} has no attribute or column {name!r}")
+
+    def __dir__(self) -> list[str]:
+        cols = [c for c in self.obj._meta.columns if isinstance(c, str) and c.isidentifier()]
+        return sorted(set(super().__dir__()) | set(cols))
+
+
+class SeriesGroupBy(_GroupBy):
+    """One column (or a Series) grouped by keys (see :func:`groupby`)."""
+
+    def value_counts(self, normalize: bool = False, sort: bool = True,
+                     ascending: bool = False, bins: Any = None, dropna: bool = True,
+                     split_every: int | None = None) -> Any:
+        """Counts of each value per group, ordered like pandas.
+
+        With ``sort=False`` the rows inside a group follow the values' first appearance
+        (pandas leaves that order to its internals).
+        """
+        if bins is not None:
+            raise NotImplementedError("group-by value_counts(bins=...) is not supported; "
+                                      "cut the values into bins first (e.g. with "
+                                      "map_partitions(pd.cut, ...))")
+        from ..core import new_collection
+        from ..expr import TreeReduce
+
+        meta = self._meta_of(lambda g: g.value_counts(normalize=normalize, sort=sort,
+                                                      ascending=ascending, dropna=dropna))
+        column = self._value_columns()[0]
+        keys = self._group_keys()
+        frames = [self._input([column]).expr, *self._keys.extra]
+        expr = TreeReduce(
+            frames, vc_chunk, _vc_combine_list, _vc_finish, meta,
+            split_every=split_every or self.split_every,
+            chunk_kwargs={"keys": keys, "column": column, "dropna": dropna},
+            aggregate_kwargs={"keys": keys, "normalize": normalize, "sort": sort,
+                              "ascending": ascending, "name": self._series_name(),
+                              "meta": meta, "as_index": self.as_index},
+            label="groupby-value-counts")
+        return new_collection(expr)
+
+
+def _vc_combine_list(parts: list) -> Any:
+    return vc_combine(parts)
+
+
+def _vc_finish(parts: list, meta: Any, as_index: bool = True, **kwargs: Any) -> Any:
+    result = vc_aggregate(parts, **kwargs)
+    if meta is not None and isinstance(meta, pd.Series) and len(meta.index.names) == \
+            len(result.index.names):
+        result.index.names = meta.index.names
+    if not as_index:
+        result = result.reset_index()
+        if len(result.columns) == len(meta.columns):
+            result.columns = meta.columns
+    return result

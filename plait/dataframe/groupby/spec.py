@@ -1,0 +1,218 @@
+"""What a group-by reduction computes: aggregation specs parsed into a plan.
+
+A user's request (``.sum()``, ``.agg(["sum", "mean"])``, ``.agg({"x": "max"})``,
+``.agg(total=("x", "sum"))``) becomes a :class:`Plan`: the ordered list of outputs
+pandas would produce, each naming its input column and its aggregation, and the list of
+*partials* each partition must compute so that the outputs can be finished after a tree
+of combines. Means are sums and counts; variances are per-group count, mean and M2
+(sum of squared deviations), merged with Chan's formula rather than a sum of squares;
+``nunique`` keeps the distinct (group, value) pairs.
+
+Everything here is plain, picklable data: the plan travels inside the task graph.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Hashable, Sequence
+
+__all__ = ["AGGREGATIONS", "Output", "Plan", "make_plan", "normalize_func",
+           "parse_agg", "SERIES_COLUMN"]
+
+# Aggregations a tree reduction can finish exactly. Others (median, apply, ...) need
+# the whole group in one place: the shuffle-based group-by (split_out) will add them.
+AGGREGATIONS = ("sum", "prod", "count", "size", "min", "max", "first", "last", "mean",
+                "var", "std", "sem", "nunique")
+
+# Internal column label for the values of a grouped Series.
+SERIES_COLUMN = "__plait_series__"
+
+# Partial kinds and how to merge two partials of the same kind.
+COMBINE = {"sum": "sum", "prod": "prod", "count": "sum", "size": "sum", "min": "min",
+           "max": "max", "first": "first", "last": "last"}
+MOMENT_WIDTH = 3  # n, mean, M2
+
+
+def _numpy_aliases() -> dict[Any, str]:
+    import builtins
+
+    import numpy as np
+    return {np.sum: "sum", np.nansum: "sum", np.prod: "prod", np.nanprod: "prod",
+            np.min: "min", np.nanmin: "min", np.max: "max", np.nanmax: "max",
+            np.mean: "mean", np.nanmean: "mean", np.std: "std", np.nanstd: "std",
+            np.var: "var", np.nanvar: "var", builtins.sum: "sum", builtins.min: "min",
+            builtins.max: "max", len: "size"}
+
+
+def normalize_func(func: Any) -> str:
+    """The aggregation name for ``func`` (a name, or a NumPy/builtin reduction).
+
+    >>> normalize_func("mean")
+    'mean'
+    >>> normalize_func(max)
+    'max'
+    """
+    if isinstance(func, str):
+        name = func
+    else:
+        try:
+            name = _numpy_aliases().get(func)
+        except TypeError:  # unhashable
+            name = None
+        if name is None:
+            raise TypeError(
+                f"group-by aggregation {func!r} is not supported: pass one of the names "
+                f"{', '.join(AGGREGATIONS)} (e.g. .agg('sum')); custom functions need "
+                f"the shuffle-based group-by")
+    if name == "median":
+        raise NotImplementedError(
+            "group-by 'median' needs every value of a group in one place, which a tree "
+            "reduction does not give; use quantile on the computed groups or "
+            "the shuffle-based group-by when it is available")
+    if name not in AGGREGATIONS:
+        raise ValueError(f"unknown group-by aggregation {name!r}; the supported ones are "
+                         f"{', '.join(AGGREGATIONS)}")
+    return name
+
+
+@dataclass(frozen=True)
+class Output:
+    """One output column: ``label`` = ``how`` applied to input ``column``."""
+
+    label: Any
+    column: Any
+    how: str
+    ddof: int = 1
+    min_count: int = 0
+    skipna: bool = True
+    dropna: bool = True  # for nunique: whether NaN counts as a value
+
+    def partials(self) -> list[tuple[str, Any, bool]]:
+        """The ``(kind, column, skipna)`` partials this output needs."""
+        col, how, sk = self.column, self.how, self.skipna
+        if how == "size":
+            return [("size", None, True)]
+        if how == "count":
+            return [("count", col, True)]
+        if how == "mean":
+            return [("sum", col, sk), ("count", col, True)]
+        if how in ("var", "std", "sem"):
+            return [("moments", col, sk)]
+        if how == "nunique":
+            return [("nunique", col, True)]
+        out = [(how, col, sk)]
+        if self.min_count > 0:
+            out.append(("count", col, True))
+        return out
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The outputs of a group-by reduction and the partials behind them.
+
+    ``layout`` says how to shape the final result: ``"series"`` (one output, a Series
+    named by its label), ``"frame"`` (a DataFrame with the outputs' labels as columns)
+    or ``"size"`` (the group sizes as a Series).
+    """
+
+    outputs: tuple[Output, ...]
+    layout: str
+    name: Any = None  # the Series name for the "series" layout
+    partials: tuple[tuple[str, Any, bool], ...] = field(default=())
+    nunique_columns: tuple[Any, ...] = field(default=())
+
+    def positions(self) -> dict[tuple[str, Any, bool], int]:
+        """Column position of each non-nunique partial in the partial frame."""
+        pos, out = 0, {}
+        for p in self.partials:
+            out[p] = pos
+            pos += MOMENT_WIDTH if p[0] == "moments" else 1
+        return out
+
+    @property
+    def width(self) -> int:
+        return sum(MOMENT_WIDTH if p[0] == "moments" else 1 for p in self.partials)
+
+
+def make_plan(outputs: Sequence[Output], layout: str, name: Any = None) -> Plan:
+    """Collect the distinct partials of ``outputs`` (in first-use order)."""
+    partials: list[tuple[str, Any, bool]] = []
+    nunique: list[Any] = []
+    for o in outputs:
+        for p in o.partials():
+            if p[0] == "nunique":
+                if p[1] not in nunique:
+                    nunique.append(p[1])
+            elif p not in partials:
+                partials.append(p)
+    return Plan(tuple(outputs), layout, name, tuple(partials), tuple(nunique))
+
+
+def _is_named_agg(value: Any) -> bool:
+    return isinstance(value, tuple) and len(value) == 2
+
+
+def parse_agg(func: Any, kwargs: dict[str, Any], columns: Sequence[Hashable] | None,
+              series_name: Any = None) -> Plan:
+    """Turn ``agg``'s arguments into a :class:`Plan` with pandas' output layout.
+
+    ``columns`` are the selected columns of a DataFrameGroupBy; ``None`` means a
+    SeriesGroupBy whose values are named ``series_name``.
+
+    >>> p = parse_agg(["sum", "mean"], {}, ["x"])
+    >>> [o.label for o in p.outputs]
+    [('x', 'sum'), ('x', 'mean')]
+    >>> [o.label for o in parse_agg(None, {"t": ("x", "max")}, ["x", "y"]).outputs]
+    ['t']
+    """
+    series = columns is None
+    if func is None:
+        if not kwargs:
+            raise TypeError("agg() needs a function, a list, a dict or named "
+                            "aggregations such as agg(total=('x', 'sum'))")
+        outs = []
+        for label, spec in kwargs.items():
+            if series:
+                if _is_named_agg(spec):
+                    raise TypeError(f"SeriesGroupBy.agg({label}=...) takes a function "
+                                    f"name, not a (column, function) pair: {spec!r}")
+                outs.append(Output(label, SERIES_COLUMN, normalize_func(spec)))
+            else:
+                spec = tuple(spec) if hasattr(spec, "_fields") else spec  # NamedAgg
+                if not _is_named_agg(spec):
+                    raise TypeError(f"named aggregation {label}={spec!r} must be a "
+                                    f"(column, function) pair, e.g. {label}=('x', 'sum')")
+                col, f = spec
+                if col not in columns:
+                    raise KeyError(f"named aggregation {label}=({col!r}, {f!r}): column "
+                                   f"{col!r} is not among {list(columns)}")
+                outs.append(Output(label, col, normalize_func(f)))
+        return make_plan(outs, "frame")
+    if kwargs:
+        raise TypeError(f"agg() got both a function and keyword arguments "
+                        f"{sorted(kwargs)}; pass one or the other")
+    if isinstance(func, dict):
+        if series:
+            raise TypeError("SeriesGroupBy.agg does not take a dict (nested renaming); "
+                            "use named aggregation: .agg(total='sum')")
+        nested = any(isinstance(v, (list, tuple)) for v in func.values())
+        outs = []
+        for col, fs in func.items():
+            if col not in columns:
+                raise KeyError(f"agg dict key {col!r} is not among the grouped columns "
+                               f"{list(columns)}")
+            for f in (fs if isinstance(fs, (list, tuple)) else [fs]):
+                how = normalize_func(f)
+                outs.append(Output((col, how) if nested else col, col, how))
+        return make_plan(outs, "frame")
+    if isinstance(func, (list, tuple)):
+        hows = [normalize_func(f) for f in func]
+        if series:
+            return make_plan([Output(h, SERIES_COLUMN, h) for h in hows], "frame")
+        return make_plan([Output((c, h), c, h) for c in columns for h in hows], "frame")
+    how = normalize_func(func)
+    if how == "size":
+        return make_plan([Output(series_name, None, "size")], "size", series_name)
+    if series:
+        return make_plan([Output(series_name, SERIES_COLUMN, how)], "series", series_name)
+    return make_plan([Output(c, c, how) for c in columns], "frame")
