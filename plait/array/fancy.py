@@ -22,7 +22,6 @@ NumPy puts them.
 from __future__ import annotations
 
 from numbers import Integral
-from typing import Any
 
 import numpy as np
 

@@ -308,18 +308,22 @@ def pad(array: Any, pad_width: Any, mode: str = "constant", **kwargs: Any) -> Ar
 
 @implements(np.roll)
 def roll(array: Any, shift: Any, axis: Any = None) -> Array:
-    """Roll elements along ``axis`` (``axis=None``: 1-d arrays only, since flattening
-    N-d arrays needs reshape).
+    """Roll elements along ``axis``; with ``axis=None`` the array is flattened (C
+    order), rolled and given its shape back, as NumPy does.
 
     >>> import numpy as np, plait.array as da
     >>> roll(da.arange(5, chunks=2), 2).compute()
     array([3, 4, 0, 1, 2])
+    >>> roll(da.arange(6, chunks=2).reshape(2, 3), 1).compute()
+    array([[5, 0, 1],
+           [2, 3, 4]])
     """
     x = asarray(array)
     if axis is None:
         if x.ndim != 1:
-            raise NotImplementedError(f"roll with axis=None on a {x.ndim}-d array needs "
-                                      "flattening; roll a 1-d array or give axis=")
+            from .reshape import ravel, reshape
+
+            return reshape(roll(ravel(x), shift, 0), x.shape)
         axis = 0
     shifts = (shift,) if np.ndim(shift) == 0 else tuple(shift)
     axes = (axis,) if np.ndim(axis) == 0 else tuple(axis)

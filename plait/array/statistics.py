@@ -1,5 +1,6 @@
-"""Statistics over chunked arrays: unique values, histograms, bincount, digitize,
-searchsorted, and percentiles/quantiles.
+"""Statistics over chunked arrays: unique values, histograms, bincount, digitize and
+searchsorted; percentiles and quantiles live in :mod:`plait.array.quantiles` and are
+re-exported here.
 
 Partial results (per-block histograms, counts, unique values) are merged by a tree of
 tasks that each merge at most ``_SPLIT`` partials, so no task sees every block at once.
@@ -12,11 +13,11 @@ import operator
 from typing import Any, Callable
 
 import numpy as np
-from numpy.lib.array_utils import normalize_axis_tuple
 
 from ..graph import Ref, Task
 from .blockwise import blockwise, map_blocks
 from .core import Array, asarray, implements, new_name
+from .quantiles import nanpercentile, nanquantile, percentile, quantile
 from .routines import _ravel
 
 __all__ = [
@@ -422,92 +423,3 @@ def searchsorted(a: Any, v: Any, side: str = "left", sorter: Any = None) -> Arra
     ind = tuple(range(1, v.ndim + 1))
     return blockwise(_searchsorted_block, ind, a, (0,), v, ind, side=side, sorter=sorter,
                      concatenate=True, dtype=np.intp, token="searchsorted")
-
-
-# -- percentiles --------------------------------------------------------------------------
-
-def _quantile_block(block: np.ndarray, q: np.ndarray, axis: Any, method: str,
-                    keepdims: bool, nan: bool) -> np.ndarray:
-    func = np.nanquantile if nan else np.quantile
-    return func(block, q, axis=axis, method=method, keepdims=keepdims)
-
-
-def _quantile(prefix: str, a: Any, q: Any, axis: Any, method: str, keepdims: bool,
-              nan: bool) -> Array:
-    x = asarray(a)
-    q = np.asarray(q, dtype=np.float64)
-    if q.ndim > 1:
-        raise ValueError(f"{prefix}: q must be a scalar or 1-d, got shape {q.shape}")
-    if np.any((q < 0) | (q > 1)):
-        raise ValueError(f"{prefix}: q must be in [0, 100] for percentiles, [0, 1] for "
-                         "quantiles")
-    if axis is None:
-        if keepdims and x.ndim > 1:
-            raise NotImplementedError(f"{prefix} with axis=None and keepdims=True needs "
-                                      "reshape; give the axes explicitly")
-        flat = _ravel(x) if x.ndim != 1 else x
-        out = _quantile(prefix, flat, q, 0, method, False, nan)
-        if keepdims:
-            from .routines import expand_dims
-
-            out = expand_dims(out, -1)
-        return out
-    axes = normalize_axis_tuple(axis, x.ndim)
-    if len(axes) != 1:
-        raise NotImplementedError(f"{prefix} takes axis=None or one axis, got {axis!r}")
-    ax = axes[0]
-    if x.numblocks[ax] > 1:
-        x = x.rechunk({ax: -1})
-    ind = tuple(builtins_range(x.ndim))
-    out_ind = ((x.ndim,) if q.ndim else ()) + tuple(
-        d for d in ind if d != ax or keepdims)
-    new_axes = {x.ndim: len(q)} if q.ndim else {}
-    adjust = {ax: lambda c: 1} if keepdims else None
-    sample = np.quantile(np.ones(2, dtype=x.dtype), 0.5, method=method)
-    return blockwise(_quantile_block, out_ind, x, ind, q=q, axis=ax, method=method,
-                     keepdims=keepdims, nan=nan, new_axes=new_axes, adjust_chunks=adjust,
-                     concatenate=True, dtype=np.asarray(sample).dtype, token=prefix)
-
-
-@implements(np.quantile)
-def quantile(a: Any, q: Any, axis: Any = None, method: str = "linear",
-             keepdims: bool = False) -> Array:
-    """Quantiles (``q`` in [0, 1]) along one axis, or of the flattened array.
-
-    Exact (NumPy's result, any ``method``): the reduced axis is gathered into one block
-    first (``x.rechunk({axis: -1})``), so each task holds whole lanes along that axis;
-    with ``axis=None`` one task holds the whole array. Nothing is approximated.
-
-    >>> import numpy as np, plait.array as da
-    >>> quantile(da.from_array(np.arange(10.), chunks=3), [0.25, 0.5]).compute()
-    array([2.25, 4.5 ])
-    """
-    return _quantile("quantile", a, q, axis, method, keepdims, nan=False)
-
-
-@implements(np.percentile)
-def percentile(a: Any, q: Any, axis: Any = None, method: str = "linear",
-               keepdims: bool = False) -> Array:
-    """Percentiles (``q`` in [0, 100]); exact, computed like :func:`quantile`.
-
-    >>> import numpy as np, plait.array as da
-    >>> float(percentile(da.from_array(np.arange(10.), chunks=3), 50).compute())
-    4.5
-    """
-    return _quantile("percentile", a, np.asarray(q, dtype=np.float64) / 100, axis, method,
-                     keepdims, nan=False)
-
-
-@implements(np.nanquantile)
-def nanquantile(a: Any, q: Any, axis: Any = None, method: str = "linear",
-                keepdims: bool = False) -> Array:
-    """:func:`quantile` ignoring NaNs."""
-    return _quantile("nanquantile", a, q, axis, method, keepdims, nan=True)
-
-
-@implements(np.nanpercentile)
-def nanpercentile(a: Any, q: Any, axis: Any = None, method: str = "linear",
-                  keepdims: bool = False) -> Array:
-    """:func:`percentile` ignoring NaNs."""
-    return _quantile("nanpercentile", a, np.asarray(q, dtype=np.float64) / 100, axis,
-                     method, keepdims, nan=True)

@@ -111,8 +111,18 @@ def test_roll_1d_and_errors():
         for s in (0, 1, -4, 13, 30):
             check(m.roll(x, s), np.roll(V1, s))
     check(m.roll(da.from_array(np.zeros(0), chunks=1), 3), np.roll(np.zeros(0), 3))
-    with pytest.raises(NotImplementedError, match="axis="):
-        m.roll(da.from_array(A2, chunks=3), 1)
+    with pytest.raises(np.exceptions.AxisError):
+        m.roll(da.from_array(A2, chunks=3), 1, axis=2)
+
+
+@pytest.mark.parametrize("shift", [0, 1, -4, 13, 200, (2, 3)])
+def test_roll_axis_none_flattens_like_numpy(shift, scheduler):
+    for a in (A2, A3, np.zeros((3, 0))):
+        for chunks in (3, (2, 5, 4)[: a.ndim], a.shape or 1):
+            x = da.from_array(a, chunks=chunks)
+            check(m.roll(x, shift), np.roll(a, shift), scheduler)
+            check(np.roll(x, shift), np.roll(a, shift), scheduler)
+    check(m.roll(da.from_array(np.array(5.0)), 2), np.roll(np.array(5.0), 2))
 
 
 # -- pad ------------------------------------------------------------------------------------

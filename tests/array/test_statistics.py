@@ -282,8 +282,9 @@ def test_more_errors_and_edges():
     check(s.quantile(y, 0.3, keepdims=True), np.quantile(F1, 0.3, keepdims=True), close=True)
     check(s.quantile(y, [0.3, 0.9], keepdims=True),
           np.quantile(F1, [0.3, 0.9], keepdims=True), close=True)
-    with pytest.raises(NotImplementedError, match="keepdims"):
-        s.quantile(da.from_array(F2, chunks=3), 0.5, keepdims=True)
+    for q in (0.5, [0.1, 0.5]):
+        check(s.quantile(da.from_array(F2, chunks=3), q, keepdims=True),
+              np.quantile(F2, q, keepdims=True), close=True)
     with pytest.raises(ValueError, match="positive integer"):
         s.histogram(y, 0, range=(0, 1))
     with pytest.raises(ValueError, match=r"\(N, D\)"):
