@@ -1,0 +1,32 @@
+"""plait.dataframe: a DataFrame split along its index into pandas partitions, with
+the pandas API, built on a logical expression layer (see ``expr/``).
+
+``import plait.dataframe as dd`` then ``dd.from_pandas``, ``dd.read_csv``, ...
+"""
+
+from .convert import to_datetime, to_numeric
+from .core import DataFrame, Index, Scalar, Series, map_partitions, new_collection
+from .creation import from_array, from_delayed, from_dict, from_map, from_pandas, to_delayed
+
+__all__ = [
+    "DataFrame",
+    "Index",
+    "Scalar",
+    "Series",
+    "from_array",
+    "from_delayed",
+    "from_dict",
+    "from_map",
+    "from_pandas",
+    "map_partitions",
+    "new_collection",
+    "to_datetime",
+    "to_delayed",
+    "to_numeric",
+]
+
+# --- io (owned by the io helper) ---
+# --- end io ---
+
+# --- groupby / accessors / stats (owned by the groupby helper) ---
+# --- end groupby / accessors / stats ---

@@ -1,0 +1,229 @@
+"""The expression optimizer: rewrites that keep results and cut work.
+
+:func:`optimize` runs, in order:
+
+1. **simplify**: each node may replace itself by something simpler (selecting every
+   column, ``astype`` to the same dtypes and renaming to the same names disappear;
+   ``head`` and ``partitions[...]`` move the partition choice down to the reader so
+   only the partitions needed are read);
+2. **predicate pushdown**: ``frame[frame.x > 0]`` over a reader that supports filters
+   hands ``("x", ">", 0)`` to the reader (the filter itself stays, unless the reader
+   says its filters are exact);
+3. **projection pushdown**: a pass from the outputs down computes which columns each
+   node's users need; readers then read only those and assignments nobody reads
+   are dropped;
+4. simplify again.
+
+Equal sub-expressions have equal names, so they become one set of tasks: common
+sub-expressions are shared without a separate pass.
+"""
+
+from __future__ import annotations
+
+import operator
+from typing import Any
+
+import pandas as pd
+
+from .base import Expr, walk
+from .blockwise import ALL, Assign, Elemwise, Filter, PartitionMethod, Projection
+from .io import FromParts
+
+__all__ = ["optimize", "simplify", "push_predicates", "push_projections"]
+
+
+def _rebuild_bottom_up(roots: list, rewrite: Any) -> list:
+    """Apply ``rewrite(node) -> node`` to every node, dependencies first."""
+    done: dict = {}
+    for e in walk(roots):
+        mapping = {d._name: done[d._name] for d in e.dependencies() if d._name in done}
+        new = e.replace_dependencies(mapping)
+        done[e._name] = rewrite(new)
+    return [done[r._name] for r in roots]
+
+
+def _simplify_node(e: Expr) -> Expr:
+    for _ in range(20):
+        new = e._simplify()
+        if new is None or new._name == e._name:
+            return e
+        # the replacement's own dependencies may simplify further
+        e = simplify(new)
+    return e
+
+
+def simplify(expr: Expr) -> Expr:
+    """Remove no-op steps and move partition choices down (see module docstring)."""
+    return _rebuild_bottom_up([expr], _simplify_node)[0]
+
+
+# -- predicate pushdown -------------------------------------------------------------------
+
+_COMPARISONS = {operator.eq: "==", operator.ne: "!=", operator.lt: "<", operator.le: "<=",
+                operator.gt: ">", operator.ge: ">="}
+_FLIPPED = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}
+
+
+def _column_of(e: Any, source: Expr) -> Any:
+    """The column name if ``e`` is ``source[name]`` (through row-local steps that keep
+    the column as it is), else None."""
+    if isinstance(e, Projection) and not isinstance(e.columns_, (list, tuple)):
+        if _row_source(e.frame) == source._name and _column_intact(e.frame, e.columns_):
+            return e.columns_
+    return None
+
+
+def _column_intact(frame: Expr, column: Any) -> bool:
+    """Whether ``column`` of ``frame`` is the source's column unchanged."""
+    while not isinstance(frame, FromParts):
+        if isinstance(frame, Projection):
+            frame = frame.frame
+        elif isinstance(frame, Filter):
+            frame = frame.frame
+        elif isinstance(frame, Assign) and column not in [k for k, _ in frame.pairs]:
+            frame = frame.frame
+        else:
+            return False
+    return True
+
+
+def _triples(pred: Any, source: Expr) -> list | None:
+    """The predicate as ANDed ``(column, op, value)`` triples over ``source``, or None."""
+    if not isinstance(pred, Expr):
+        return None
+    if isinstance(pred, Elemwise):
+        op, args = pred.op, pred.args
+        if op is operator.and_ and len(args) == 2:
+            left, right = _triples(args[0], source), _triples(args[1], source)
+            if left is not None and right is not None:
+                return left + right
+            return None
+        if op in _COMPARISONS and len(args) == 2:
+            sym = _COMPARISONS[op]
+            a, b = args
+            col = _column_of(a, source)
+            if col is not None and _is_literal(b):
+                return [(col, sym, b)]
+            col = _column_of(b, source)
+            if col is not None and _is_literal(a):
+                return [(col, _FLIPPED[sym], a)]
+            return None
+        if op is operator.invert and len(args) == 1:
+            col = _column_of(args[0], source)
+            if col is not None and _is_bool_column(args[0]):
+                return [(col, "==", False)]
+            return None
+    if isinstance(pred, PartitionMethod) and pred.method == "isin" and len(pred.args) == 1:
+        col = _column_of(pred.frame, source)
+        values = pred.args[0]
+        if col is not None and isinstance(values, (list, tuple, set, frozenset)):
+            return [(col, "in", list(values))]
+        return None
+    col = _column_of(pred, source)
+    if col is not None and _is_bool_column(pred):
+        return [(col, "==", True)]
+    return None
+
+
+def _is_bool_column(e: Expr) -> bool:
+    meta = e._meta
+    return isinstance(meta, pd.Series) and meta.dtype == bool
+
+
+def _is_literal(x: Any) -> bool:
+    return isinstance(x, (int, float, str, bool)) or type(x).__module__ in ("numpy", "datetime") \
+        or isinstance(x, pd.Timestamp)
+
+
+def _row_source(e: Expr) -> str | None:
+    """The name of the reader under a chain of row-local steps (None if there is none
+    or the chain branches onto another reader)."""
+    while not isinstance(e, FromParts):
+        if isinstance(e, (Projection, Filter, Assign)) or (
+                isinstance(e, PartitionMethod) and e._row_local):
+            e = e.frame
+        elif isinstance(e, Elemwise) and e._row_local:
+            frames = [a for a in e.args if isinstance(a, Expr)]
+            if len(frames) != 1:
+                return None
+            e = frames[0]
+        else:
+            return None
+    return e._name
+
+
+def _find_reader(e: Expr, name: str) -> FromParts | None:
+    for node in walk([e]):
+        if node._name == name:
+            return node  # type: ignore[return-value]
+    return None
+
+
+def _push_filter(f: Filter) -> Expr:
+    if not isinstance(f.predicate, Expr):
+        return f
+    source_name = _row_source(f.frame)
+    if source_name is None:
+        return f
+    source = _find_reader(f.frame, source_name)
+    if source is None or not source.supports_filters:
+        return f
+    triples = _triples(f.predicate, source)
+    if not triples:
+        return f
+    existing = list(source.filters or [])
+    new_triples = [t for t in triples if t not in existing]
+    if not new_triples:
+        return f
+    reader = source.with_filters(existing + new_triples)
+    mapping = {source._name: reader}
+    frame = _replace_everywhere(f.frame, mapping)
+    predicate = _replace_everywhere(f.predicate, mapping)
+    if getattr(source.reader, "filters_exact", False) and len(new_triples) == len(triples):
+        return frame
+    return Filter(frame, predicate)
+
+
+def _replace_everywhere(e: Expr, mapping: dict) -> Expr:
+    return _rebuild_bottom_up([e], lambda n: mapping.get(n._name, n))[0]
+
+
+def push_predicates(expr: Expr) -> Expr:
+    """Hand simple row filters to readers that support them (see module docstring)."""
+    return _rebuild_bottom_up([expr], lambda e: _push_filter(e) if isinstance(e, Filter) else e)[0]
+
+
+# -- projection pushdown ------------------------------------------------------------------
+
+def _union(a: Any, b: Any) -> Any:
+    if a is ALL or b is ALL:
+        return ALL
+    return a + [c for c in b if c not in a]
+
+
+def push_projections(roots: list) -> list:
+    """Narrow readers to the columns used; drop unused assignments."""
+    order = list(walk(roots))
+    needs: dict = {r._name: ALL for r in roots}
+    for e in reversed(order):  # users before what they use
+        n = needs.get(e._name, ALL)
+        for dep_name, want in e._child_needs(n).items():
+            needs[dep_name] = want if dep_name not in needs else _union(needs[dep_name], want)
+
+    # Names change as readers narrow, so look needs up by the original node's name.
+    done: dict = {}
+    for e in order:
+        mapping = {d._name: done[d._name] for d in e.dependencies() if d._name in done}
+        new = e.replace_dependencies(mapping)
+        f = getattr(new, "_narrow", None)
+        n = needs.get(e._name, ALL)
+        done[e._name] = f(n) if f is not None and n is not ALL else new
+    return [done[r._name] for r in roots]
+
+
+def optimize(expr: Expr) -> Expr:
+    """The optimized equivalent of ``expr`` (see the module docstring)."""
+    expr = simplify(expr)
+    expr = push_predicates(expr)
+    expr = push_projections([expr])[0]
+    return simplify(expr)

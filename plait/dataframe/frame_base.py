@@ -1,0 +1,444 @@
+"""What DataFrame, Series and Index share: operators, partition access, element-wise
+methods, reductions, conversion and display.
+
+Each method validates its arguments, builds one expression node and wraps it with
+:func:`~plait.dataframe.core.new_collection`; the pandas work happens partition by
+partition when the result is computed.
+"""
+
+from __future__ import annotations
+
+import operator
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+
+from .core import Scalar, _Base, elemwise, map_partitions, new_collection, to_expr
+from .expr import Head, MapPartitions, PartitionMethod, Partitions, Tail, no_default
+from .meta import is_pandas
+
+__all__ = ["FrameBase"]
+
+
+def _get_index(part: Any) -> Any:
+    return part.index
+
+
+class _PartitionsAccessor:
+    """``df.partitions[i]``, ``df.partitions[1:3]``, ``df.partitions[[0, 2]]``."""
+
+    def __init__(self, frame: "FrameBase"):
+        self._frame = frame
+
+    def __getitem__(self, key: Any) -> Any:
+        n = self._frame.npartitions
+        indices = list(range(n))[key] if isinstance(key, slice) else None
+        if indices is None:
+            keys = key if isinstance(key, (list, tuple, np.ndarray)) else [key]
+            indices = []
+            for k in keys:
+                k = operator.index(k)
+                if not -n <= k < n:
+                    raise IndexError(f"partition {k} is out of range: this collection has "
+                                     f"{n} partitions")
+                indices.append(k % n)
+        if not indices:
+            raise IndexError(f"partitions[{key!r}] selects no partition")
+        return new_collection(Partitions(self._frame.expr, indices))
+
+    def __len__(self) -> int:
+        return self._frame.npartitions
+
+
+class FrameBase(_Base):
+    """Methods shared by DataFrame, Series and Index."""
+
+    __slots__ = ()
+
+    # -- structure ---------------------------------------------------------------------
+    @property
+    def index(self) -> Any:
+        """The index, as a lazy Index collection."""
+        return new_collection(MapPartitions(_get_index, self.expr, meta=self._meta.index,
+                                            label="index"))
+
+    @property
+    def partitions(self) -> _PartitionsAccessor:
+        return _PartitionsAccessor(self)
+
+    def get_partition(self, n: int) -> Any:
+        """Partition ``n`` as a one-partition collection."""
+        return self.partitions[n]
+
+    def __len__(self) -> int:
+        from .reductions import length
+
+        return int(length(self).compute())
+
+    @property
+    def size(self) -> Scalar:
+        from .reductions import size
+
+        return size(self)
+
+    def __iter__(self):
+        raise TypeError(f"a plait {type(self).__name__} is not iterable without computing; "
+                        "use .compute() first, or iterate over .partitions")
+
+    # -- display -------------------------------------------------------------------------
+    def __repr__(self) -> str:
+        from .display import frame_repr
+
+        return frame_repr(self)
+
+    def _repr_html_(self) -> str:
+        from .display import frame_html
+
+        return frame_html(self)
+
+    # -- partition-wise ------------------------------------------------------------------
+    def map_partitions(self, func: Callable, *args: Any, meta: Any = no_default,
+                       **kwargs: Any) -> Any:
+        """Apply ``func(partition, *args, **kwargs)`` to each partition.
+
+        ``meta`` describes the output (an empty pandas object, a dict of dtypes, a
+        ``(name, dtype)`` pair); without it plait runs ``func`` on a small sample.
+        """
+        return map_partitions(func, self, *args, meta=meta, **kwargs)
+
+    def _method(self, method: str, *args: Any, column_local: bool = False,
+                row_local: bool = True, **kwargs: Any) -> Any:
+        args = tuple(to_expr(a) for a in args)
+        kwargs = {k: to_expr(v) for k, v in kwargs.items()}
+        exprs = [a for a in (*args, *kwargs.values()) if hasattr(a, "_meta")]
+        if exprs:
+            from .core import check_aligned
+
+            check_aligned([self.expr, *exprs], method)
+        return new_collection(PartitionMethod(self.expr, method, args, kwargs,
+                                              column_local, row_local))
+
+    def head(self, n: int = 5, npartitions: int = 1, compute: bool = True) -> Any:
+        """The first ``n`` rows, from the first ``npartitions`` partitions (-1: all);
+        only those partitions are read."""
+        if npartitions != -1 and not 1 <= npartitions <= self.npartitions:
+            raise ValueError(f"head: npartitions must be -1 or between 1 and "
+                             f"{self.npartitions}, got {npartitions}")
+        result = new_collection(Head(self.expr, n, npartitions))
+        if not compute:
+            return result
+        out = result.compute()
+        if len(out) < n and npartitions != -1 and npartitions < self.npartitions:
+            from .expr.reductions import warn_short_head
+
+            warn_short_head(n, len(out), npartitions)
+        return out
+
+    def tail(self, n: int = 5, compute: bool = True) -> Any:
+        """The last ``n`` rows of the last partition."""
+        result = new_collection(Tail(self.expr, n))
+        return result.compute() if compute else result
+
+    def copy(self, deep: bool = False) -> Any:
+        return new_collection(self.expr)
+
+    # -- element-wise ----------------------------------------------------------------------
+    def isna(self) -> Any:
+        return self._method("isna", column_local=True)
+
+    isnull = isna
+
+    def notna(self) -> Any:
+        return self._method("notna", column_local=True)
+
+    notnull = notna
+
+    def abs(self) -> Any:
+        return self._method("abs", column_local=True)
+
+    def round(self, decimals: int = 0) -> Any:
+        return self._method("round", decimals, column_local=not isinstance(decimals, dict))
+
+    def fillna(self, value: Any = None, axis: Any = None, limit: Any = None) -> Any:
+        if value is None:
+            raise ValueError("fillna needs a value; to fill forward or backward use "
+                             "ffill() or bfill()")
+        if isinstance(value, pd.Series) and isinstance(self._meta, pd.DataFrame):
+            value = value.to_dict()
+        kwargs = {"value": value}
+        if axis is not None:
+            kwargs["axis"] = axis
+        local = not isinstance(value, (FrameBase, Scalar))
+        return self._method("fillna", column_local=local, **kwargs)
+
+    def replace(self, to_replace: Any = None, value: Any = no_default, regex: bool = False) -> Any:
+        kwargs: dict = {"to_replace": to_replace, "regex": regex}
+        if value is not no_default:
+            kwargs["value"] = value
+        return self._method("replace", column_local=not isinstance(to_replace, dict), **kwargs)
+
+    def clip(self, lower: Any = None, upper: Any = None, axis: Any = None) -> Any:
+        kwargs = {"lower": lower, "upper": upper}
+        if axis is not None:
+            kwargs["axis"] = axis
+        return self._method("clip", column_local=not isinstance(lower, (FrameBase, list)),
+                            **kwargs)
+
+    def where(self, cond: Any, other: Any = np.nan) -> Any:
+        if callable(cond) and not isinstance(cond, FrameBase):
+            cond = cond(self)
+        return self._method("where", cond, other)
+
+    def mask(self, cond: Any, other: Any = np.nan) -> Any:
+        if callable(cond) and not isinstance(cond, FrameBase):
+            cond = cond(self)
+        return self._method("mask", cond, other)
+
+    def isin(self, values: Any) -> Any:
+        if isinstance(values, (FrameBase, Scalar)):
+            raise NotImplementedError(
+                "isin with a lazy collection of values is not supported; pass a list, "
+                "set, array or pandas object (compute the values first)")
+        if isinstance(values, (set, frozenset, range)):
+            values = list(values)
+        if isinstance(values, np.ndarray):
+            values = values.tolist()
+        return self._method("isin", values, column_local=not isinstance(values, dict))
+
+    def astype(self, dtype: Any) -> Any:
+        from .expr import Astype
+
+        if isinstance(dtype, dict) and isinstance(self._meta, pd.DataFrame):
+            missing = [k for k in dtype if k not in self._meta.columns]
+            if missing:
+                raise KeyError(f"astype: columns {missing} are not in the frame; its "
+                               f"columns are {list(self._meta.columns)}")
+        return new_collection(Astype(self.expr, dtype))
+
+    # -- operators -----------------------------------------------------------------------
+    def _binop(self, op: Callable, other: Any, reflected: bool = False) -> Any:
+        if isinstance(other, (list, tuple)) and not isinstance(other, FrameBase):
+            other = np.asarray(other)
+        return elemwise(op, other, self) if reflected else elemwise(op, self, other)
+
+    def _unary(self, op: Callable) -> Any:
+        return elemwise(op, self)
+
+    # -- reductions -----------------------------------------------------------------------
+    def reduction(self, chunk: Callable, aggregate: Callable | None = None,
+                  combine: Callable | None = None, meta: Any = no_default,
+                  token: str | None = None, split_every: int | None = None,
+                  chunk_kwargs: dict | None = None, aggregate_kwargs: dict | None = None,
+                  combine_kwargs: dict | None = None) -> Any:
+        """A custom tree reduction: ``chunk`` on each partition; the chunk results,
+        concatenated (scalars into a Series, Series as the rows of a DataFrame), go
+        to ``combine`` (in groups of ``split_every``) and finally ``aggregate``."""
+        from .reductions import custom_reduction
+
+        return custom_reduction(self, chunk, aggregate, combine, meta, token, split_every,
+                                chunk_kwargs, aggregate_kwargs, combine_kwargs)
+
+    def _reduce(self, name: str, **kwargs: Any) -> Any:
+        from . import reductions
+
+        return reductions.reduce(self, name, **kwargs)
+
+    def sum(self, axis: Any = None, skipna: bool = True, numeric_only: bool = False,
+            min_count: int = 0, split_every: Any = None) -> Any:
+        return self._reduce("sum", axis=axis, skipna=skipna, numeric_only=numeric_only,
+                            min_count=min_count, split_every=split_every)
+
+    def prod(self, axis: Any = None, skipna: bool = True, numeric_only: bool = False,
+             min_count: int = 0, split_every: Any = None) -> Any:
+        return self._reduce("prod", axis=axis, skipna=skipna, numeric_only=numeric_only,
+                            min_count=min_count, split_every=split_every)
+
+    product = prod
+
+    def min(self, axis: Any = None, skipna: bool = True, numeric_only: bool = False,
+            split_every: Any = None) -> Any:
+        return self._reduce("min", axis=axis, skipna=skipna, numeric_only=numeric_only,
+                            split_every=split_every)
+
+    def max(self, axis: Any = None, skipna: bool = True, numeric_only: bool = False,
+            split_every: Any = None) -> Any:
+        return self._reduce("max", axis=axis, skipna=skipna, numeric_only=numeric_only,
+                            split_every=split_every)
+
+    def any(self, axis: Any = None, skipna: bool = True, split_every: Any = None) -> Any:
+        return self._reduce("any", axis=axis, skipna=skipna, split_every=split_every)
+
+    def all(self, axis: Any = None, skipna: bool = True, split_every: Any = None) -> Any:
+        return self._reduce("all", axis=axis, skipna=skipna, split_every=split_every)
+
+    def count(self, axis: Any = None, numeric_only: bool = False, split_every: Any = None) -> Any:
+        return self._reduce("count", axis=axis, numeric_only=numeric_only,
+                            split_every=split_every)
+
+    def mean(self, axis: Any = None, skipna: bool = True, numeric_only: bool = False,
+             split_every: Any = None) -> Any:
+        return self._reduce("mean", axis=axis, skipna=skipna, numeric_only=numeric_only,
+                            split_every=split_every)
+
+    def var(self, axis: Any = None, skipna: bool = True, ddof: int = 1,
+            numeric_only: bool = False, split_every: Any = None) -> Any:
+        return self._reduce("var", axis=axis, skipna=skipna, ddof=ddof,
+                            numeric_only=numeric_only, split_every=split_every)
+
+    def std(self, axis: Any = None, skipna: bool = True, ddof: int = 1,
+            numeric_only: bool = False, split_every: Any = None) -> Any:
+        return self._reduce("std", axis=axis, skipna=skipna, ddof=ddof,
+                            numeric_only=numeric_only, split_every=split_every)
+
+    def sem(self, axis: Any = None, skipna: bool = True, ddof: int = 1,
+            numeric_only: bool = False, split_every: Any = None) -> Any:
+        return self._reduce("sem", axis=axis, skipna=skipna, ddof=ddof,
+                            numeric_only=numeric_only, split_every=split_every)
+
+    def memory_usage(self, index: bool = True, deep: bool = False) -> Any:
+        from .reductions import memory_usage
+
+        return memory_usage(self, index=index, deep=deep)
+
+    # -- statistics (plait.dataframe.stats) ----------------------------------------------
+    def quantile(self, q: Any = 0.5, **kwargs: Any) -> Any:
+        from . import stats
+
+        return stats.quantile(self, q, **kwargs)
+
+    def describe(self, **kwargs: Any) -> Any:
+        from . import stats
+
+        return stats.describe(self, **kwargs)
+
+    def nunique(self, **kwargs: Any) -> Any:
+        from . import stats
+
+        return stats.nunique(self, **kwargs)
+
+    def idxmin(self, **kwargs: Any) -> Any:
+        from . import stats
+
+        return stats.idxmin(self, **kwargs)
+
+    def idxmax(self, **kwargs: Any) -> Any:
+        from . import stats
+
+        return stats.idxmax(self, **kwargs)
+
+    def cumsum(self, axis: Any = None, skipna: bool = True) -> Any:
+        from . import stats
+
+        return stats.cumulative(self, "cumsum", axis, skipna)
+
+    def cumprod(self, axis: Any = None, skipna: bool = True) -> Any:
+        from . import stats
+
+        return stats.cumulative(self, "cumprod", axis, skipna)
+
+    def cummin(self, axis: Any = None, skipna: bool = True) -> Any:
+        from . import stats
+
+        return stats.cumulative(self, "cummin", axis, skipna)
+
+    def cummax(self, axis: Any = None, skipna: bool = True) -> Any:
+        from . import stats
+
+        return stats.cumulative(self, "cummax", axis, skipna)
+
+    def nlargest(self, n: int = 5, *args: Any, **kwargs: Any) -> Any:
+        from . import stats
+
+        return stats.nlargest(self, n, *args, **kwargs)
+
+    def nsmallest(self, n: int = 5, *args: Any, **kwargs: Any) -> Any:
+        from . import stats
+
+        return stats.nsmallest(self, n, *args, **kwargs)
+
+    def mode(self, **kwargs: Any) -> Any:
+        from . import stats
+
+        return stats.mode(self, **kwargs)
+
+    def groupby(self, by: Any = None, **kwargs: Any) -> Any:
+        """Group rows by columns, a Series or an expression (see plait.dataframe.groupby)."""
+        from .groupby import groupby
+
+        return groupby(self, by, **kwargs)
+
+    # -- conversion ---------------------------------------------------------------------
+    def to_delayed(self, optimize_graph: bool = True) -> list:
+        """One Delayed value per partition."""
+        from ..delayed import Delayed
+        from .core import _cull
+
+        graph = self.__plait_graph__()
+        keys = self.__plait_keys__()
+        if optimize_graph:
+            graph = _cull(graph, keys)
+        return [Delayed(k, graph) for k in keys]
+
+    def to_dask_array(self, lengths: Any = None, meta: Any = None) -> Any:
+        """The values as a plait array, one block per partition; ``lengths=True``
+        computes the partition lengths so the array's chunks are known."""
+        from .convert import to_array
+
+        return to_array(self, lengths=lengths)
+
+    to_plait_array = to_dask_array
+
+    @property
+    def values(self) -> Any:
+        """The values as a plait array with unknown chunk lengths."""
+        from .convert import to_array
+
+        return to_array(self, lengths=None)
+
+    def sample(self, frac: float | None = None, replace: bool = False,
+               random_state: Any = None, n: Any = None) -> Any:
+        """A random fraction ``frac`` of the rows of every partition."""
+        from .convert import sample
+
+        return sample(self, frac=frac, replace=replace, random_state=random_state, n=n)
+
+
+def _bind_operators(cls: type) -> None:
+    binary = {"add": operator.add, "sub": operator.sub, "mul": operator.mul,
+              "truediv": operator.truediv, "floordiv": operator.floordiv,
+              "mod": operator.mod, "pow": operator.pow, "and": operator.and_,
+              "or": operator.or_, "xor": operator.xor}
+    for name, op in binary.items():
+        setattr(cls, f"__{name}__", _make_binop(op, False))
+        setattr(cls, f"__r{name}__", _make_binop(op, True))
+    for name, op in {"eq": operator.eq, "ne": operator.ne, "lt": operator.lt,
+                     "le": operator.le, "gt": operator.gt, "ge": operator.ge}.items():
+        setattr(cls, f"__{name}__", _make_binop(op, False))
+    for name, op in {"neg": operator.neg, "pos": operator.pos, "invert": operator.invert,
+                     "abs": operator.abs}.items():
+        setattr(cls, f"__{name}__", _make_unary(op))
+
+
+def _make_binop(op: Callable, reflected: bool) -> Callable:
+    def method(self: Any, other: Any) -> Any:
+        return self._binop(op, other, reflected)
+
+    method.__name__ = f"__{'r' if reflected else ''}{op.__name__.strip('_')}__"
+    return method
+
+
+def _make_unary(op: Callable) -> Callable:
+    def method(self: Any) -> Any:
+        return self._unary(op)
+
+    method.__name__ = f"__{op.__name__.strip('_')}__"
+    return method
+
+
+_bind_operators(FrameBase)
+_bind_operators(Scalar)
+FrameBase.__hash__ = _Base.__hash__  # type: ignore[method-assign]
+Scalar.__hash__ = _Base.__hash__  # type: ignore[method-assign]
+
+_ = is_pandas
