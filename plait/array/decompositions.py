@@ -8,10 +8,17 @@ factored again, down to one ``R``. Each block of ``Q`` is then ``Q_i`` times the
 each level's ``Q`` that belongs to it, multiplied from the root down. Only ``n x n``
 factors travel between tasks, so the plan scales with the number of rows.
 
-``svd`` factors the small ``R`` of TSQR; ``lstsq`` solves ``R x = Q^H b``. ``solve``,
-``inv`` and ``cholesky`` of a square matrix use a single-block plan: the matrix is
-rechunked to one block and NumPy does the work (such matrices are small enough to fit a
-task; the result is cut back to the input's chunks).
+``svd`` factors the small ``R`` of TSQR; ``lstsq`` solves ``R x = Q^H b`` (its columns
+are first gathered into one chunk when they are split, so square inputs work too).
+
+``solve``, ``inv`` and ``cholesky`` of a square matrix use a single-block plan: the
+matrix is rechunked to one block and NumPy (LAPACK) does the work; the result is cut back
+to the input's chunks. Memory: the task holds the whole ``n x n`` matrix, its result and
+LAPACK's copy (about three times ``n * n * itemsize``: 2.4 GB for ``n = 10,000`` float64),
+and the work runs on one core's worth of parallelism, however many blocks there were.
+This is the right plan for the matrices these functions are used on in practice (a
+task's memory bounds ``n``); for larger systems factor a tall-and-skinny matrix with
+``qr``/``lstsq``, or use ``svd_compressed``.
 """
 
 from __future__ import annotations
@@ -359,7 +366,8 @@ def _one_block_call(func: Any, prefix: str, out_shape: tuple, dtype: Any, *array
 
 def solve(a: Any, b: Any) -> Array:
     """The solution ``x`` of ``a @ x = b`` for a square ``a`` (one-block plan: ``a`` and
-    ``b`` are gathered into one task each; ``x`` gets ``b``'s chunks).
+    ``b`` are gathered into one task, which holds about three times ``a``'s bytes; ``x``
+    gets ``b``'s chunks).
 
     >>> import numpy as np, plait.array as da
     >>> a = da.from_array(np.array([[3.0, 1.0], [1.0, 2.0]]), chunks=1)
@@ -377,7 +385,8 @@ def solve(a: Any, b: Any) -> Array:
 
 
 def inv(a: Any) -> Array:
-    """The inverse of a square matrix (one-block plan; the result has ``a``'s chunks).
+    """The inverse of a square matrix (one-block plan: one task holds about three times
+    ``a``'s bytes; the result has ``a``'s chunks).
 
     >>> import numpy as np, plait.array as da
     >>> inv(da.from_array(np.array([[2.0, 0.0], [0.0, 4.0]]), chunks=1)).compute()
@@ -393,7 +402,7 @@ def inv(a: Any) -> Array:
 def cholesky(a: Any, lower: bool = False) -> Array:
     """The Cholesky factor of a Hermitian positive-definite matrix: upper triangular
     ``u`` with ``a = u^H @ u`` by default (as Dask), lower ``l`` with ``a = l @ l^H`` for
-    ``lower=True`` (one-block plan).
+    ``lower=True`` (one-block plan: one task holds about three times ``a``'s bytes).
 
     >>> import numpy as np, plait.array as da
     >>> cholesky(da.from_array(np.array([[4.0, 2.0], [2.0, 5.0]]), chunks=1)).compute()
@@ -426,8 +435,10 @@ def _np_cholesky(a: Any, /, *, upper: bool = False) -> Array:
 # -- least squares -----------------------------------------------------------------------
 
 def lstsq(a: Any, b: Any, rcond: Any = None) -> tuple[Array, Array, Array, Array]:
-    """The least-squares solution of ``a @ x = b`` for tall-and-skinny ``a``, via TSQR:
-    ``x = r^{-1} q^H b``. Returns ``x, residuals, rank, s`` as NumPy does (``residuals``
+    """The least-squares solution of ``a @ x = b`` for ``a`` with at least as many rows
+    as columns, via TSQR: ``x = r^{-1} q^H b``. Columns split over several chunks are
+    gathered into one first (each task then holds a row panel of ``a`` and one
+    ``n x n`` factor). Returns ``x, residuals, rank, s`` as NumPy does (``residuals``
     is always the summed squared residual per column of ``b``, shape ``(1,)`` for a 1-d
     ``b``; NumPy returns it empty when ``a`` is rank deficient).
 
@@ -441,6 +452,8 @@ def lstsq(a: Any, b: Any, rcond: Any = None) -> tuple[Array, Array, Array, Array
     from .routines import conj, expand_dims, transpose
 
     a, b = asarray(a), asarray(b)
+    if a.ndim == 2 and a.numblocks[1] > 1:
+        a = a.rechunk({1: -1})
     _check_tall_skinny(a, "lstsq")
     if b.ndim not in (1, 2) or b.shape[0] != a.shape[0]:
         raise ValueError(f"lstsq: b must have shape ({a.shape[0]},) or ({a.shape[0]}, k) "

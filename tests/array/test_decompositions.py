@@ -200,8 +200,30 @@ def test_lstsq_dispatch_and_errors():
     x = da.from_array(A, chunks=(250, 20))
     xs, *_ = np.linalg.lstsq(x, b, rcond=None)
     np.testing.assert_allclose(xs.compute(), np.linalg.lstsq(A, b, rcond=None)[0])
-    with pytest.raises(ValueError, match="rechunk"):
-        dec.lstsq(da.from_array(A, chunks=(250, 5)), b)
+    # Columns in several chunks are gathered first.
+    xs, res, rank, s = dec.lstsq(da.from_array(A, chunks=(250, 5)), b)
+    np.testing.assert_allclose(xs.compute(), np.linalg.lstsq(A, b, rcond=None)[0])
+
+
+@pytest.mark.parametrize("chunks", [5, (7, 5), ((3, 9), (1, 11)), 12])
+def test_square_solvers_on_multi_chunk_inputs(chunks):
+    """solve, inv, cholesky and lstsq on square matrices split every way (uneven
+    chunks included), against NumPy."""
+    a = da.from_array(SQUARE, chunks=chunks)
+    spd = da.from_array(SPD, chunks=chunks)
+    b = rng.standard_normal((12, 2))
+    np.testing.assert_allclose(dec.solve(a, b).compute(), np.linalg.solve(SQUARE, b))
+    np.testing.assert_allclose(dec.inv(a).compute(), np.linalg.inv(SQUARE))
+    np.testing.assert_allclose(dec.cholesky(spd, lower=True).compute(),
+                               np.linalg.cholesky(SPD))
+    xs, res, rank, s = dec.lstsq(a, b)
+    ex, _, erank, es = np.linalg.lstsq(SQUARE, b, rcond=None)
+    np.testing.assert_allclose(xs.compute(), ex, atol=1e-10)
+    assert int(rank.compute()) == erank
+    np.testing.assert_allclose(s.compute(), es, rtol=1e-10)
+    assert dec.inv(a).chunks == a.chunks
+    with pytest.raises(np.linalg.LinAlgError):
+        dec.inv(da.from_array(np.ones((12, 12)), chunks=chunks)).compute()
 
 
 VECTOR_ORDS = [None, 1, 2, 3, 0.5, 0, np.inf, -np.inf, -1]
