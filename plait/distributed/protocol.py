@@ -62,12 +62,14 @@ Client -> scheduler (rpc ``register-client``, then the same comm becomes the cli
 
 Client -> scheduler stream
 --------------------------
+(The client's id is not in these messages: the scheduler knows it from register-client
+and passes it to its stream handlers, e.g. ``handle_stream(comm, client=id)``.)
 ``update-graph``     tasks {key: Serialized(pickled Node)}, dependencies {key: [deps]},
                      keys (the ones the client holds futures for), priority {key: int}
                      (static order, lower first), user_priority (int), retries,
                      resources, workers, allow_other_workers,
                      annotations {key: {name: value}} (per-key overrides)
-``client-desires-keys`` keys, client (optional: the holder to register instead of this
+``client-desires-keys`` keys, holder (optional: the holder to register instead of this
                      client, e.g. ``"fire-and-forget"``: keys held by that pseudo-client
                      run to completion and are then released; coordination extensions
                      use holder names such as ``"variable-<name>"``)
