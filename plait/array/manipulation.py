@@ -513,31 +513,32 @@ def argtopk(a: Any, k: int, axis: int = -1, split_every: Any = None) -> Array:
 
 # -- sort -------------------------------------------------------------------------------------
 
-def _sort_block(block: np.ndarray, axis: int, kind: Any) -> np.ndarray:
-    return np.sort(block, axis=axis, kind=kind)
+def _sort_block(block: np.ndarray, axis: int, kind: Any, order: Any) -> np.ndarray:
+    return np.sort(block, axis=axis, kind=kind, order=order)
 
 
 @implements(np.sort)
 def sort(a: Any, axis: int = -1, kind: Any = None, order: Any = None) -> Array:
-    """Sort along ``axis``, which must be one block (rechunk it first); ``axis=None``
-    sorts the flattened array, gathered into one block.
+    """Sort along ``axis``; ``axis=None`` sorts the flattened array.
+
+    Meant for small axes: each lane along ``axis`` is gathered into one block
+    (``x.rechunk({axis: -1})``) and sorted by NumPy, so a task holds whole lanes (the
+    whole array for ``axis=None``). For the largest or smallest few values of a long
+    axis, :func:`topk` needs no such gathering.
 
     >>> import numpy as np, plait.array as da
-    >>> sort(da.from_array(np.array([[3, 1, 2]]), chunks=(1, 3))).compute()
+    >>> sort(da.from_array(np.array([[3, 1, 2]]), chunks=(1, 2))).compute()
     array([[1, 2, 3]])
     """
     x = asarray(a)
     if axis is None:
-        x, axis = _ravel(x).rechunk(-1), 0
+        x, axis = _ravel(x), 0
     axis = normalize_axis_index(axis, x.ndim)
-    if order is not None:
-        raise NotImplementedError("sort does not support order=")
     if x.numblocks[axis] > 1:
-        raise ValueError(f"sort needs axis {axis} in one block, but it has chunks "
-                         f"{x.chunks[axis]}; call x.rechunk({{{axis}: -1}}) first")
+        x = x.rechunk({axis: -1})
     ind = tuple(range(x.ndim))
-    return blockwise(_sort_block, ind, x, ind, axis=axis, kind=kind, dtype=x.dtype,
-                     token="sort")
+    return blockwise(_sort_block, ind, x, ind, axis=axis, kind=kind, order=order,
+                     dtype=x.dtype, token="sort")
 
 
 # -- differences and gradients ----------------------------------------------------------------

@@ -273,8 +273,13 @@ def test_sort(scheduler):
     check(m.sort(x), np.sort(A2), scheduler)
     check(np.sort(x, axis=-1), np.sort(A2, axis=-1), scheduler)
     check(m.sort(da.from_array(A2, chunks=(7, 2)), axis=0), np.sort(A2, axis=0), scheduler)
-    with pytest.raises(ValueError, match=r"rechunk\(\{1: -1\}\)"):
-        m.sort(da.from_array(A2, chunks=(3, 4)))
+    for chunks in CHUNKS2:  # axes split over blocks are gathered
+        y = da.from_array(A2, chunks=chunks)
+        for axis in (0, 1, None):
+            check(m.sort(y, axis=axis), np.sort(A2, axis=axis), scheduler)
+    rec = np.array([(2, 1.0), (1, 5.0), (2, 0.5)], dtype=[("a", int), ("b", float)])
+    check(m.sort(da.from_array(rec, chunks=2), order=["a", "b"]), np.sort(rec, order=["a", "b"]))
+    check(m.sort(da.from_array(np.zeros((0, 3)), chunks=2), axis=0), np.zeros((0, 3)))
 
 
 # -- diff and gradient ------------------------------------------------------------------------
