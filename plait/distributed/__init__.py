@@ -1,3 +1,68 @@
-"""plait.distributed: a scheduler process, worker processes and a futures Client."""
+"""plait.distributed: a scheduler process, worker processes and a futures Client.
 
-__all__: list[str] = []
+>>> from plait.distributed import Client, LocalCluster, wait, as_completed  # doctest: +SKIP
+>>> client = Client()            # a local cluster: one worker process per core  # doctest: +SKIP
+>>> future = client.submit(sum, [1, 2, 3])                                       # doctest: +SKIP
+>>> future.result()                                                              # doctest: +SKIP
+6
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .as_completed import as_completed, wait
+from .client import Client, fire_and_forget
+from .coordination import Event, Lock, Queue, Semaphore, Variable
+from .future import Future, FutureCancelledError
+from .progress import progress
+from .worker_client import default_client, get_client, worker_client
+
+__all__ = [
+    "Client",
+    "Event",
+    "Future",
+    "FutureCancelledError",
+    "LocalCluster",
+    "Lock",
+    "Queue",
+    "Scheduler",
+    "Semaphore",
+    "Variable",
+    "Worker",
+    "as_completed",
+    "default_client",
+    "fire_and_forget",
+    "get_client",
+    "get_worker",
+    "progress",
+    "rejoin",
+    "secede",
+    "wait",
+    "worker_client",
+]
+
+# The server side is imported on first use: a client-only program never loads it.
+_LAZY = {
+    "LocalCluster": ("plait.distributed.cluster", "LocalCluster"),
+    "Scheduler": ("plait.distributed.scheduler", "Scheduler"),
+    "Worker": ("plait.distributed.worker", "Worker"),
+    "get_worker": ("plait.distributed.worker", "get_worker"),
+    "secede": ("plait.distributed.worker", "secede"),
+    "rejoin": ("plait.distributed.worker", "rejoin"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    target = _LAZY.get(name)
+    if target is None:
+        raise AttributeError(f"module 'plait.distributed' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(target[0]), target[1])
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list:
+    return sorted(set(globals()) | set(__all__))

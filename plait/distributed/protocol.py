@@ -128,17 +128,20 @@ Coordination primitives (Lock, Semaphore, Event, Variable, Queue) add their own
 ``semaphore_leases`` name -> {"leases": int, "max_leases": int}
 ``event_set`` / ``event_clear`` name;  ``event_wait`` name, timeout -> {"set": bool};
 ``event_is_set``     name -> {"set": bool}
-``variable_set``     name, value (Serialize) or key (a future's key: the extension
-                     holds the key for the client "variable-<name>"), client
-``variable_get``     name, timeout -> {"type": "value"|"future", "value" | "key"}
+``variable_set``     name, item, client: item is {"type": "value", "value": Serialize}
+                     or {"type": "future", "key": key} (the extension then holds the
+                     key for the pseudo-client "variable-<name>")
+``variable_get``     name, timeout, client -> {"found": bool, "item": item} (a future's
+                     key is held for ``client`` before the reply)
 ``variable_delete``  name
-``queue_create``     name, maxsize;  ``queue_put`` name, value or key, timeout, client;
-``queue_get``        name, timeout, batch (False, True: all, or int)
-                     -> {"items": [{"type", "value" | "key"}]};  ``queue_qsize`` name
+``queue_create``     name, maxsize;  ``queue_put`` name, item, timeout, client;
+``queue_get``        name, timeout, batch (False, True: all now, or int n: wait for n),
+                     client -> {"items": [item, ...]};  ``queue_qsize`` name
                      -> {"qsize": int};  ``queue_release`` name
-The extensions keep a future's data alive by holding its key as a pseudo-client
-(``scheduler.client_desires_keys(keys, client)`` / ``client_releases_keys``), and a
-client that gets a key back sends ``client-desires-keys`` for it on its own stream.
+The extensions keep a future's data alive by holding its key as a pseudo-client: they
+call ``scheduler.client_desires_keys(keys=..., client=holder)`` /
+``scheduler.client_releases_keys(keys=..., client=holder)`` on the Scheduler server,
+which applies them to its state and sends the resulting messages.
 """
 
 __all__: list[str] = []

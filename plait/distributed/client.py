@@ -1,0 +1,1109 @@
+"""The futures Client: submit work to a plait cluster and get results back.
+
+A Client holds one long-lived stream to the scheduler (``register-client``, then batched
+messages both ways: ``update-graph``, ``client-releases-keys``, ... out; ``key-in-memory``,
+``task-erred``, ... in) and a connection pool for request/reply calls (``who_has``,
+``get_data`` to workers, ...). Its state (which keys it holds futures for, and what the
+scheduler said about each) lives on one asyncio event loop:
+
+- synchronous clients (the default) run that loop on a :class:`LoopRunner` thread of
+  their own, or share the loop of the in-process cluster or worker they belong to; each
+  public method runs its coroutine there and waits (:meth:`Client.sync`);
+- ``asynchronous=True`` clients use the running loop; the same methods return
+  awaitables.
+
+Messages to the scheduler are always queued on the loop in call order, so a release of a
+key can never overtake the graph that needs it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import os
+import random
+import threading
+import uuid
+from typing import Any, Callable, Iterable
+
+from .. import config
+from ..collection import collections_to_graph, flatten_keys, is_collection
+from ..graph import Data, Ref, Task, convert_graph
+from ..tokenize import tokenize
+from .as_completed import _futures_in, _wait_async
+from .future import CANCELLED, ERROR, FINISHED, Future, FutureState
+from .packing import pack_graph, replace_futures
+from . import worker_client as _registry
+from .client_repr import client_repr, client_repr_html
+from .comm.serialize import DeserializationError
+
+__all__ = ["Client", "fire_and_forget"]
+
+DEFAULT_TIMEOUT = 30.0
+GET_DATA_BATCH = 10_000  # keys per get_data request to one worker
+
+
+def _funcname(func: Callable) -> str:
+    name = getattr(func, "__name__", None) or type(func).__name__
+    return "lambda" if name == "<lambda>" else name
+
+
+def _finalize(results: Any, finalize: Callable, extra: tuple) -> Any:
+    return finalize(results, *extra)
+
+
+def _refs(keys: Any) -> Any:
+    if type(keys) is list:
+        return [_refs(k) for k in keys]
+    return Ref(keys)
+
+
+def _pack_like(template: Any, values: dict, skip: set) -> Any:
+    """Futures inside ``template`` replaced by their values; with errors="skip", the
+    futures in ``skip`` are left out of lists and dicts."""
+    t = type(template)
+    if isinstance(template, Future):
+        return values[template.key]
+    if t is list or t is tuple or t is set or t is frozenset:
+        items = [_pack_like(i, values, skip) for i in template
+                 if not (isinstance(i, Future) and i.key in skip)]
+        return items if t is list else t(items)
+    if t is dict:
+        return {k: _pack_like(v, values, skip) for k, v in template.items()
+                if not (isinstance(v, Future) and v.key in skip)}
+    return template
+
+
+class Client:
+    """Connect to a plait cluster and run work on it.
+
+    Parameters
+    ----------
+    address : str, LocalCluster or None
+        The scheduler's address (``"tcp://127.0.0.1:8786"``, ``"127.0.0.1:8786"``), a
+        cluster object (anything with ``scheduler_address``), or None to start a
+        :class:`LocalCluster` (one worker process per core; ``**cluster_kwargs`` go to
+        it), which the client closes when it closes.
+    asynchronous : bool
+        Use from ``async`` code: ``client = await Client(..., asynchronous=True)``;
+        methods that talk to the cluster return awaitables.
+    timeout : float
+        Seconds to wait for the scheduler when connecting.
+    set_as_default : bool
+        Become the default client and the scheduler of every collection's
+        ``.compute()`` until closed.
+    name : str, optional
+        Shown in the scheduler's logs and dashboards.
+    loop : asyncio loop, optional
+        Share a loop running on another thread (what in-process clusters do).
+    """
+
+    def __init__(self, address: Any = None, loop: Any = None, timeout: float | None = None,
+                 set_as_default: bool = True, asynchronous: bool = False,
+                 name: str | None = None, direct_to_workers: bool = True,
+                 **cluster_kwargs: Any):
+        self.id = f"Client-{uuid.uuid4().hex}"
+        self.name = name
+        self.asynchronous = asynchronous
+        self.status = "newly-created"
+        self.timeout = _seconds(timeout if timeout is not None else config.get(
+            "distributed.comm.timeouts.connect", DEFAULT_TIMEOUT))
+        self._set_as_default = set_as_default
+        self._direct = direct_to_workers
+        self.cluster: Any = None
+        self._own_cluster = False
+        self._cluster_kwargs = cluster_kwargs
+        self.scheduler_address: str | None = None
+        if address is None:
+            pass
+        elif isinstance(address, str):
+            self.scheduler_address = address
+        elif hasattr(address, "scheduler_address"):
+            self.cluster = address
+        elif hasattr(address, "address") and hasattr(address, "state"):  # a Scheduler
+            self.scheduler_address = address.address
+        else:
+            raise TypeError(f"Client(address) takes a scheduler address such as "
+                            f"'tcp://127.0.0.1:8786', a cluster, or None for a local "
+                            f"cluster; got {type(address).__name__} {address!r}")
+        if cluster_kwargs and address is not None:
+            raise TypeError(f"Client got cluster options {sorted(cluster_kwargs)} but also "
+                            f"an address; they only apply when Client() starts its own "
+                            f"LocalCluster")
+        self._lock = threading.RLock()
+        self._futures: dict = {}  # key -> FutureState, while some Future holds the key
+        self._refcount: dict = {}
+        self._to_release: list = []
+        self._release_scheduled = False
+        self._stream: Any = None
+        self._comm: Any = None
+        self._stream_task: Any = None
+        self.rpc: Any = None
+        self._runner: Any = None
+        self.loop: Any = None
+        self._loop_thread: int | None = None
+        self._scheduler_identity: dict = {}
+        self._config_before: list = []
+        self._given_loop = loop
+        self._start_lock: Any = None
+        if not asynchronous:
+            self._start_sync()
+
+    # -- starting ------------------------------------------------------------------------
+    def _start_sync(self) -> None:
+        loop = self._given_loop
+        if loop is None and self.cluster is not None:
+            loop = getattr(self.cluster, "loop", None)
+        if loop is None and self.scheduler_address is None:
+            loop = None  # our own loop; the cluster is started from it
+        if loop is not None and not isinstance(loop, asyncio.AbstractEventLoop):
+            loop = getattr(loop, "loop", loop)  # a LoopRunner
+        if loop is None:
+            from .loop import LoopRunner
+
+            self._runner = LoopRunner()
+            self._runner.start()
+            loop = self._runner.loop
+        self.loop = loop
+        try:
+            self.sync(self._start, timeout=self.timeout + 60)
+        except BaseException:
+            self._stop_runner()
+            raise
+
+    def __await__(self):
+        async def start() -> "Client":
+            if self.status == "newly-created":
+                await self._start()
+            return self
+        return start().__await__()
+
+    async def _start(self) -> None:
+        from .comm import connect
+        from .core import ConnectionPool
+
+        self.loop = asyncio.get_running_loop()
+        self._loop_thread = threading.get_ident()
+        self.status = "connecting"
+        if self.cluster is None and self.scheduler_address is None:
+            from .cluster import LocalCluster
+
+            kwargs = dict(self._cluster_kwargs)
+            if self.asynchronous:
+                self.cluster = await LocalCluster(asynchronous=True, **kwargs)
+            else:
+                # Started from the loop thread: build it on a plain thread so that its
+                # own synchronous start does not wait on the loop it runs on.
+                self.cluster = await asyncio.get_running_loop().run_in_executor(
+                    None, functools.partial(LocalCluster, **kwargs))
+            self._own_cluster = True
+        if self.scheduler_address is None:
+            self.scheduler_address = self.cluster.scheduler_address
+        # Replies stay pickled until the client unpickles each value itself, so that a
+        # failure names the key it belongs to.
+        self.rpc = ConnectionPool(timeout=self.timeout, deserialize=False)
+        try:
+            comm = await connect(self.scheduler_address, timeout=self.timeout,
+                                 deserialize=False)
+        except (OSError, asyncio.TimeoutError) as exc:
+            raise OSError(f"could not connect to the plait scheduler at "
+                          f"{self.scheduler_address} within {self.timeout} s: {exc}. Is "
+                          f"`plait scheduler` running there?") from exc
+        await comm.write({"op": "register-client", "client": self.id, "name": self.name,
+                          "reply": True})
+        reply = await comm.read()
+        if not isinstance(reply, dict) or reply.get("status") != "OK":
+            await comm.close()
+            raise OSError(f"the scheduler at {self.scheduler_address} refused this "
+                          f"client: {reply!r}")
+        from .comm import BatchedSend
+
+        self._comm = comm
+        self._stream = BatchedSend(interval=0.002)
+        self._stream.start(comm)
+        self._stream_task = asyncio.ensure_future(self._read_stream(comm))
+        self.status = "running"
+        _registry._register(self, self._set_as_default)
+        if self._set_as_default:
+            self._take_over_config()
+        try:
+            self._scheduler_identity = await self._rpc("identity")
+        except Exception:  # the description is for display only
+            self._scheduler_identity = {}
+
+    def _take_over_config(self) -> None:
+        """Become the scheduler of ``.compute()`` (undone by close)."""
+        self._config_before.append(config.get("scheduler", None))
+        config.set(scheduler=self)
+
+    def _give_back_config(self) -> None:
+        if not self._config_before:
+            return
+        before = self._config_before[0]
+        self._config_before.clear()
+        if config.get("scheduler", None) is self:
+            nxt = _registry.default_client()
+            while isinstance(before, Client) and before.status != "running":
+                before = before._config_before[0] if before._config_before else None
+            config.set(scheduler=nxt if nxt is not None else before)
+
+    # -- the loop ---------------------------------------------------------------------------
+    def _on_loop_thread(self) -> bool:
+        return self._loop_thread == threading.get_ident()
+
+    def sync(self, fn: Callable, *args: Any, timeout: float | None = None, **kwargs: Any) -> Any:
+        """Run the coroutine function ``fn(*args, **kwargs)`` on the client's loop.
+
+        Asynchronous clients (on their loop) get the awaitable back; everything else
+        blocks for the result (at most ``timeout`` seconds).
+        """
+        if self.asynchronous and (self._loop_thread is None or self._on_loop_thread()):
+            return fn(*args, **kwargs)
+        if self._on_loop_thread():
+            raise RuntimeError(
+                "a synchronous plait Client method was called from the client's own event "
+                "loop, which would wait on itself; use an asynchronous client "
+                "(Client(asynchronous=True)) in async code")
+        if self.loop is None or self.loop.is_closed():
+            raise RuntimeError(f"the client is {self.status}: its event loop is not running")
+        from .loop import sync
+
+        return sync(self.loop, fn, *args, timeout=timeout, **kwargs)
+
+    def _call_on_loop(self, fn: Callable[[], Any]) -> None:
+        """Run ``fn()`` on the loop, after everything queued before it."""
+        loop = self.loop
+        if loop is None or loop.is_closed():
+            return
+        if self._on_loop_thread():
+            fn()
+        else:
+            try:
+                loop.call_soon_threadsafe(fn)
+            except RuntimeError:  # the loop closed meanwhile
+                pass
+
+    def _send(self, *msgs: dict) -> None:
+        """Queue messages for the scheduler stream, in call order."""
+        if self.status not in ("running", "connecting"):
+            raise RuntimeError(f"the client is {self.status}; create a new Client to "
+                               f"submit work")
+
+        def send() -> None:
+            if self._stream is not None:
+                self._stream.send(*msgs)
+
+        loop = self.loop
+        if self._on_loop_thread():
+            send()
+        else:
+            loop.call_soon_threadsafe(send)
+
+    async def _rpc(self, op: str, **kwargs: Any) -> Any:
+        return await self.rpc.send_recv(self.scheduler_address, op, **kwargs)
+
+    # -- the scheduler's reports --------------------------------------------------------------
+    async def _read_stream(self, comm: Any) -> None:
+        from .comm import CommClosedError
+
+        handlers = {
+            "key-in-memory": self._on_key_in_memory,
+            "task-erred": self._on_task_erred,
+            "cancelled-keys": self._on_cancelled_keys,
+            "lost-data": self._on_lost_data,
+            "stream-closed": self._on_stream_closed,
+        }
+        try:
+            while True:
+                msgs = await comm.read()
+                if isinstance(msgs, dict):
+                    msgs = [msgs]
+                for msg in msgs:
+                    handler = handlers.get(msg.get("op"))
+                    if handler is not None:
+                        handler(**{k: v for k, v in msg.items() if k != "op"})
+        except (CommClosedError, OSError, asyncio.IncompleteReadError):
+            pass
+        except asyncio.CancelledError:
+            raise
+        finally:
+            if self.status == "running":
+                self._on_stream_closed()
+
+    def _on_key_in_memory(self, key: Any, type: str | None = None, **_: Any) -> None:
+        state = self._futures.get(key)
+        if state is not None and state.status != CANCELLED:
+            state.finish(type)
+
+    def _on_task_erred(self, key: Any, exception: Any = None, traceback: Any = None,
+                       exception_text: str | None = None, traceback_text: str | None = None,
+                       **_: Any) -> None:
+        state = self._futures.get(key)
+        if state is None:
+            return
+        exc = _loaded(exception, key, "exception")
+        if not isinstance(exc, BaseException):
+            exc = RuntimeError(f"task {key!r} failed with an exception that could not be "
+                               f"sent to the client: {exception_text or exc!r}")
+        tb = _loaded(traceback, key, "traceback")
+        state.set_error(exc, tb if not isinstance(tb, BaseException) else None,
+                        traceback_text)
+
+    def _on_cancelled_keys(self, keys: Iterable, reason: str | None = None, **_: Any) -> None:
+        for key in keys:
+            state = self._futures.get(key)
+            if state is not None and not state.done():
+                state.cancel(reason)
+
+    def _on_lost_data(self, key: Any, **_: Any) -> None:
+        state = self._futures.get(key)
+        if state is not None:
+            state.reset()
+
+    def _on_stream_closed(self, **_: Any) -> None:
+        if self.status == "running":
+            self.status = "closed-by-scheduler"
+        for state in list(self._futures.values()):
+            if not state.done():
+                state.cancel("the scheduler closed the connection")
+
+    # -- reference counting ------------------------------------------------------------------
+    def _acquire_key(self, key: Any, state: FutureState | None = None) -> FutureState:
+        with self._lock:
+            self._refcount[key] = self._refcount.get(key, 0) + 1
+            existing = self._futures.get(key)
+            if existing is not None:
+                return existing
+            if state is None:
+                state = FutureState(key)
+            self._futures[key] = state
+            return state
+
+    def _holds(self, key: Any) -> bool:
+        return key in self._futures
+
+    def _release_key(self, key: Any) -> None:
+        """One Future of ``key`` is gone; at zero, tell the scheduler (batched)."""
+        with self._lock:
+            n = self._refcount.get(key, 0) - 1
+            if n > 0:
+                self._refcount[key] = n
+                return
+            self._refcount.pop(key, None)
+            self._futures.pop(key, None)
+            if self.status != "running":
+                return
+            self._to_release.append(key)
+            if self._release_scheduled:
+                return
+            self._release_scheduled = True
+        loop = self.loop
+        try:
+            # Always through the queue, never inline: a graph queued earlier that
+            # needs this key must reach the scheduler first.
+            loop.call_soon_threadsafe(self._flush_releases)
+        except (RuntimeError, AttributeError):  # loop closed: the scheduler forgets us anyway
+            pass
+
+    def _flush_releases(self) -> None:
+        with self._lock:
+            keys = [k for k in self._to_release if k not in self._refcount]
+            self._to_release = []
+            self._release_scheduled = False
+        if keys and self._stream is not None and self.status == "running":
+            self._stream.send({"op": "client-releases-keys", "keys": keys})
+
+    def _desire_keys(self, keys: list, holder: str | None = None) -> None:
+        msg: dict = {"op": "client-desires-keys", "keys": keys}
+        if holder is not None:
+            msg["holder"] = holder
+        if self.status == "running":
+            self._send(msg)
+
+    # -- submitting work -------------------------------------------------------------------
+    def _new_futures(self, keys: Iterable) -> dict:
+        out = {}
+        for k in keys:
+            f = Future(k, self)
+            if f._state.status == CANCELLED:
+                f._state.reset()
+            out[k] = f
+        return out
+
+    def _graph_message(self, tasks: dict, dependencies: dict, keys: list, priority: dict,
+                       user_priority: int = 0, retries: int | None = None,
+                       resources: dict | None = None, workers: Any = None,
+                       allow_other_workers: bool = False, annotations: dict | None = None
+                       ) -> dict:
+        from .comm.serialize import serialize
+
+        if isinstance(workers, str):
+            workers = [workers]
+        return {
+            "op": "update-graph",
+            "tasks": {k: serialize(n) for k, n in tasks.items()},
+            "dependencies": dependencies,
+            "keys": keys,
+            "priority": priority,
+            "user_priority": user_priority,
+            "retries": retries,
+            "resources": resources,
+            "workers": list(workers) if workers is not None else None,
+            "allow_other_workers": allow_other_workers,
+            "annotations": annotations or {},
+        }
+
+    def submit(self, func: Callable, *args: Any, key: Any = None, workers: Any = None,
+               resources: dict | None = None, retries: int | None = None,
+               priority: int = 0, fifo_timeout: Any = None,
+               allow_other_workers: bool = False, actor: bool = False,
+               actors: bool = False, pure: bool = True, **kwargs: Any) -> Future:
+        """Run ``func(*args, **kwargs)`` on the cluster; a Future of its result.
+
+        Futures among the arguments (also inside lists, tuples and dicts) are replaced
+        by their values on the worker. ``pure=True`` (default): the same call gives the
+        same key, so it runs once; ``pure=False`` for functions with side effects or
+        randomness. ``key=`` names the task yourself.
+        """
+        if not callable(func):
+            raise TypeError(f"submit takes a callable first, got {type(func).__name__} "
+                            f"{func!r}")
+        if actor or actors:
+            raise NotImplementedError("actors are not part of plait.distributed yet")
+        if key is None:
+            if pure:
+                key = f"{_funcname(func)}-{tokenize(func, kwargs, *args)}"
+            else:
+                key = f"{_funcname(func)}-{uuid.uuid4().hex}"
+        with self._lock:
+            if key in self._futures and self._futures[key].status != CANCELLED:
+                return Future(key, self)
+        found: dict = {}
+        args2 = replace_futures(args, found)
+        kwargs2 = replace_futures(kwargs, found)
+        task = Task(key, func, *args2, **kwargs2)
+        future = self._new_futures([key])[key]
+        self._send(self._graph_message({key: task}, {key: list(task.dependencies)}, [key],
+                                       {key: 0}, priority, retries, resources, workers,
+                                       allow_other_workers))
+        return future
+
+    def map(self, func: Callable, *iterables: Iterable, key: Any = None,
+            workers: Any = None, retries: int | None = None, resources: dict | None = None,
+            priority: int = 0, allow_other_workers: bool = False, fifo_timeout: Any = None,
+            actor: bool = False, actors: bool = False, pure: bool = True,
+            batch_size: int | None = None, **kwargs: Any) -> list:
+        """``submit(func, *items)`` for the items of the iterables, zipped: a list of
+        Futures. Sent in one message (or one per ``batch_size`` items)."""
+        if not callable(func):
+            raise TypeError(f"map takes a callable first, got {type(func).__name__}")
+        if not iterables:
+            raise TypeError("map needs at least one iterable of arguments")
+        if actor or actors:
+            raise NotImplementedError("actors are not part of plait.distributed yet")
+        columns = [list(it) for it in iterables]
+        n = min(len(c) for c in columns)
+        rows = list(zip(*(c[:n] for c in columns)))
+        name = _funcname(func)
+        if isinstance(key, (list, tuple)):
+            keys = list(key)
+            if len(keys) != n:
+                raise ValueError(f"map got {len(keys)} keys for {n} calls")
+        elif pure:
+            prefix = key if isinstance(key, str) else name
+            base = tokenize(func, kwargs)
+            keys = [f"{prefix}-{tokenize(base, *row)}" for row in rows]
+        else:
+            prefix = key if isinstance(key, str) else name
+            keys = [f"{prefix}-{uuid.uuid4().hex}" for _ in rows]
+        size = batch_size or n or 1
+        out: list = []
+        found: dict = {}
+        kwargs2 = replace_futures(kwargs, found) if kwargs else kwargs
+        for start in range(0, n, size):
+            tasks: dict = {}
+            deps: dict = {}
+            prio: dict = {}
+            for i in range(start, min(start + size, n)):
+                k = keys[i]
+                if k in tasks:
+                    continue
+                task = Task(k, func, *replace_futures(rows[i], found), **kwargs2)
+                tasks[k] = task
+                deps[k] = list(task.dependencies)
+                prio[k] = i
+            futures = self._new_futures(keys[start:start + size])
+            out.extend(futures[k] for k in keys[start:start + size])
+            if tasks:
+                self._send(self._graph_message(tasks, deps, list(tasks), prio, priority,
+                                               retries, resources, workers,
+                                               allow_other_workers))
+        return out
+
+    def _graph_to_futures(self, dsk: dict, keys: list, raw: dict | None = None,
+                          priority: int = 0, retries: int | None = None,
+                          resources: dict | None = None, workers: Any = None,
+                          allow_other_workers: bool = False) -> dict:
+        from ..annotations import for_keys
+
+        table = for_keys(raw if raw is not None else dsk)
+        packed = pack_graph(dsk, keys, known=self._holds, annotations=table, raw=raw)
+        futures = self._new_futures(keys)
+        if packed.nodes:
+            self._send(self._graph_message(
+                packed.nodes, packed.dependencies, [k for k in keys if k in packed.nodes],
+                packed.priority, priority, retries, resources, workers,
+                allow_other_workers, packed.annotations))
+        # Keys of the graph that other futures already hold: make sure the scheduler
+        # counts them for this client too.
+        held = [k for k in keys if k not in packed.nodes]
+        if held:
+            self._desire_keys(held)
+        del packed
+        return futures
+
+    def compute(self, collections: Any, sync: bool = False, optimize_graph: bool = True,
+                workers: Any = None, allow_other_workers: bool = False,
+                resources: dict | None = None, retries: int | None = None,
+                priority: int = 0, fifo_timeout: Any = None, actors: Any = None,
+                traverse: bool = True, **kwargs: Any) -> Any:
+        """Compute collections on the cluster: a Future per collection (``sync=True``:
+        the results). A list in, a list out."""
+        single = not isinstance(collections, (list, tuple, set))
+        items = [collections] if single else list(collections)
+        variables = [c for c in items if is_collection(c)]
+        futures_by_id: dict = {}
+        if variables:
+            dsk = collections_to_graph(variables, optimize_graph, **kwargs)
+            raw = None
+            from .. import annotations
+
+            if annotations._by_key and optimize_graph:
+                raw = collections_to_graph(variables, False)
+            fkeys = []
+            for c in variables:
+                keys = c.__plait_keys__()
+                finalize, extra = c.__plait_postcompute__()
+                fkey = f"finalize-{tokenize(keys, finalize, extra)}"
+                dsk[fkey] = Task(fkey, _finalize, _refs(keys), finalize, extra)
+                fkeys.append(fkey)
+            futures = self._graph_to_futures(dsk, fkeys, raw, priority, retries, resources,
+                                             workers, allow_other_workers)
+            for c, k in zip(variables, fkeys):
+                futures_by_id[id(c)] = futures[k]
+        out = [futures_by_id.get(id(c), c) if is_collection(c) else c for c in items]
+        if sync:
+            out_values = self.gather(out)
+            return out_values[0] if single else out_values
+        return out[0] if single else out
+
+    def persist(self, collections: Any, optimize_graph: bool = True, workers: Any = None,
+                allow_other_workers: bool = False, resources: dict | None = None,
+                retries: int | None = None, priority: int = 0, fifo_timeout: Any = None,
+                actors: Any = None, **kwargs: Any) -> Any:
+        """Start computing collections on the cluster; the same collections, backed by
+        futures of their keys (returns at once). A list in, a list out."""
+        single = not isinstance(collections, (list, tuple, set))
+        items = [collections] if single else list(collections)
+        variables = [c for c in items if is_collection(c)]
+        if not variables:
+            return collections
+        dsk = collections_to_graph(variables, optimize_graph, **kwargs)
+        raw = None
+        from .. import annotations
+
+        if annotations._by_key and optimize_graph:
+            raw = collections_to_graph(variables, False)
+        keys: list = []
+        for c in variables:
+            keys.extend(flatten_keys(c.__plait_keys__()))
+        keys = list(dict.fromkeys(keys))
+        futures = self._graph_to_futures(dsk, keys, raw, priority, retries, resources,
+                                         workers, allow_other_workers)
+        rebuilt = {}
+        for c in variables:
+            graph = {k: Data(k, futures[k]) for k in flatten_keys(c.__plait_keys__())}
+            rebuild, extra = c.__plait_postpersist__()
+            rebuilt[id(c)] = rebuild(graph, *extra)
+        out = [rebuilt.get(id(c), c) for c in items]
+        return out[0] if single else out
+
+    def get(self, dsk: dict, keys: Any, workers: Any = None, allow_other_workers: bool = False,
+            resources: dict | None = None, sync: bool = True, asynchronous: Any = None,
+            direct: Any = None, retries: int | None = None, priority: int = 0,
+            fifo_timeout: Any = None, actors: Any = None, **kwargs: Any) -> Any:
+        """Run a graph on the cluster and return the values of ``keys`` (nested lists
+        of keys give nested lists of values): the scheduler function that
+        ``.compute()`` calls while this client is the default."""
+        graph = convert_graph(dsk)
+        flat = list(dict.fromkeys(flatten_keys(keys) if type(keys) is list else [keys]))
+        futures = self._graph_to_futures(graph, flat, None, priority, retries, resources,
+                                         workers, allow_other_workers)
+        try:
+            values = self.gather(futures) if sync else futures
+        finally:
+            if sync:
+                for f in futures.values():
+                    f.release()
+        if not sync:
+            return values
+        return _pack_keys(keys, values)
+
+    # -- getting results ----------------------------------------------------------------------
+    def gather(self, futures: Any, errors: str = "raise", direct: Any = None,
+               asynchronous: Any = None) -> Any:
+        """The values of futures, in the same structure (lists, tuples, dicts).
+
+        ``errors="raise"``: a failed future raises its exception; ``"skip"``: failed
+        futures are left out. Data comes straight from the workers that hold it.
+        """
+        if errors not in ("raise", "skip"):
+            raise ValueError(f"gather(errors=...) is 'raise' or 'skip', got {errors!r}")
+        if isinstance(futures, Future) or (
+                hasattr(futures, "__iter__") and not isinstance(futures, (str, bytes, dict))
+                and not isinstance(futures, (list, tuple, set, frozenset))):
+            futures = futures if isinstance(futures, Future) else list(futures)
+        return self.sync(self._gather, futures, errors)
+
+    async def _gather(self, futures: Any, errors: str = "raise") -> Any:
+        flat = _futures_in(futures, strict=False)
+        for f in flat:
+            if f._client is not self and f._client is not None:
+                raise ValueError(f"future {f.key!r} belongs to another client; gather it "
+                                 f"with that client")
+        await _wait_async(flat, None, "ALL_COMPLETED" if errors == "skip"
+                          else "FIRST_EXCEPTION")
+        bad: set = set()
+        for f in flat:
+            status = f._state.status
+            if status != FINISHED:
+                if errors == "raise":
+                    if status == "pending":
+                        continue
+                    raise f._state.error_to_raise()
+                bad.add(f.key)
+        if errors == "raise":
+            await _wait_async(flat, None, "ALL_COMPLETED")
+            for f in flat:
+                if f._state.status != FINISHED:
+                    raise f._state.error_to_raise()
+        keys = list(dict.fromkeys(f.key for f in flat if f.key not in bad))
+        values = await self._gather_keys(keys, errors)
+        bad.update(k for k in keys if k not in values)
+        return _pack_like(futures, values, bad)
+
+    async def _gather_keys(self, keys: list, errors: str = "raise") -> dict:
+        """Fetch the values of finished keys: from the workers holding them (asked of
+        the scheduler with ``who_has``), batched per worker; the scheduler's own
+        ``gather`` as a fallback."""
+        values: dict = {}
+        missing = list(keys)
+        for _attempt in range(3):
+            if not missing:
+                break
+            if not self._direct:
+                break
+            who_has = await self._rpc("who_has", keys=missing)
+            per_worker: dict = {}
+            for k in missing:
+                holders = who_has.get(k) if isinstance(who_has, dict) else None
+                if holders:
+                    per_worker.setdefault(random.choice(list(holders)), []).append(k)
+            if not per_worker:
+                break
+            calls = []
+            for w, ks in per_worker.items():
+                for i in range(0, len(ks), GET_DATA_BATCH):
+                    calls.append(self._get_data(w, ks[i:i + GET_DATA_BATCH]))
+            for got in await asyncio.gather(*calls, return_exceptions=True):
+                if isinstance(got, dict):
+                    values.update(got)
+                elif isinstance(got, DeserializationError):
+                    raise got
+            missing = [k for k in missing if k not in values]
+        if missing:
+            reply = await self.rpc.send_recv(self.scheduler_address, "gather", keys=missing)
+            if isinstance(reply, dict) and reply.get("status", "OK") == "OK":
+                for k, v in reply.get("data", {}).items():
+                    values[k] = _loaded_value(v, k)
+            missing = [k for k in missing if k not in values]
+        if missing and errors == "raise":
+            raise KeyError(f"could not get the data of {len(missing)} finished keys from "
+                           f"the cluster (their workers left?): {missing[:5]!r}")
+        return values
+
+    async def _get_data(self, worker: str, keys: list) -> dict:
+        reply = await self.rpc.send_recv(worker, "get_data", keys=keys, who=None)
+        data = reply.get("data", {}) if isinstance(reply, dict) else {}
+        return {k: _loaded_value(v, k) for k, v in data.items()}
+
+    # -- putting data -----------------------------------------------------------------------
+    def scatter(self, data: Any, workers: Any = None, broadcast: bool = False,
+                direct: Any = None, hash: bool = True, timeout: Any = None,
+                asynchronous: Any = None) -> Any:
+        """Send data to workers; Futures of it, in the same structure (a list, a dict
+        keyed like ``data``, or one Future for a single object). ``broadcast=True``
+        sends every item to every worker."""
+        if hasattr(data, "__next__"):
+            data = list(data)
+        return self.sync(self._scatter, data, workers, broadcast, hash)
+
+    async def _scatter(self, data: Any, workers: Any, broadcast: bool, hash: bool) -> Any:
+        from .comm import Serialize
+
+        if isinstance(data, dict):
+            items = dict(data)
+        elif isinstance(data, (list, tuple, set, frozenset)):
+            seq = list(data)
+            items = {}
+            keys = []
+            for v in seq:
+                k = (f"{type(v).__name__}-{tokenize(v)}" if hash
+                     else f"{type(v).__name__}-{uuid.uuid4().hex}")
+                items[k] = v
+                keys.append(k)
+        else:
+            k = (f"{type(data).__name__}-{tokenize(data)}" if hash
+                 else f"{type(data).__name__}-{uuid.uuid4().hex}")
+            items = {k: data}
+        ncores = await self._wait_for_workers_ncores()
+        targets = sorted(ncores)
+        if workers is not None:
+            wanted = [workers] if isinstance(workers, str) else list(workers)
+            targets = [w for w in targets if w in wanted or _bare(w) in map(_bare, wanted)]
+            if not targets:
+                raise ValueError(f"scatter: none of the workers {wanted!r} is in the "
+                                 f"cluster ({sorted(ncores)!r})")
+        per_worker: dict = {w: {} for w in targets}
+        if broadcast:
+            for w in targets:
+                per_worker[w] = dict(items)
+        else:
+            weights = [w for w in targets for _ in range(max(1, int(ncores[w] or 1)))]
+            for i, (k, v) in enumerate(items.items()):
+                per_worker[weights[i % len(weights)]][k] = v
+        who_has: dict = {}
+        nbytes: dict = {}
+
+        async def send(w: str, part: dict) -> None:
+            reply = await self.rpc.send_recv(
+                w, "update_data", data={k: Serialize(v) for k, v in part.items()},
+                report=False)
+            for k in part:
+                who_has.setdefault(k, []).append(w)
+            got = reply.get("nbytes", {}) if isinstance(reply, dict) else {}
+            nbytes.update(got)
+
+        await asyncio.gather(*[send(w, part) for w, part in per_worker.items() if part])
+        futures = {}
+        for k, v in items.items():
+            state = FutureState(k)
+            f = Future(k, self, state)
+            if not f._state.done() or f._state.status != FINISHED:
+                f._state.reset()
+                f._state.finish(type(v).__name__)
+            futures[k] = f
+        await self._rpc("update-data", who_has=who_has, nbytes=nbytes, client=self.id)
+        if isinstance(data, dict):
+            return {k: futures[k] for k in data}
+        if isinstance(data, (list, tuple, set, frozenset)):
+            out = [futures[k] for k in keys]
+            return out if type(data) is list else type(data)(out)
+        return futures[next(iter(items))]
+
+    async def _wait_for_workers_ncores(self) -> dict:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.timeout
+        while True:
+            ncores = await self._rpc("ncores")
+            if ncores:
+                return ncores
+            if loop.time() > deadline:
+                raise TimeoutError(f"no workers joined the scheduler at "
+                                   f"{self.scheduler_address} within {self.timeout} s")
+            await asyncio.sleep(0.05)
+
+    def wait_for_workers(self, n_workers: int, timeout: float | None = None) -> None:
+        """Block until the cluster has at least ``n_workers`` workers."""
+        async def run() -> None:
+            loop = asyncio.get_running_loop()
+            deadline = None if timeout is None else loop.time() + timeout
+            while len(await self._rpc("ncores")) < n_workers:
+                if deadline is not None and loop.time() > deadline:
+                    raise TimeoutError(f"fewer than {n_workers} workers after {timeout} s")
+                await asyncio.sleep(0.05)
+        return self.sync(run)
+
+    # -- control ---------------------------------------------------------------------------
+    def cancel(self, futures: Any, asynchronous: Any = None, force: bool = False) -> Any:
+        """Stop computing these futures and forget their results on the cluster."""
+        flat = _futures_in(futures)
+        keys = [f.key for f in flat]
+
+        def mark() -> None:
+            for f in flat:
+                if not f._state.done() or f._state.status == FINISHED:
+                    f._state.cancel("cancelled by the client")
+
+        self._send({"op": "cancel-keys", "keys": keys, "force": force})
+        self._call_on_loop(mark)
+
+        async def settle() -> None:
+            return None
+        return self.sync(settle)
+
+    def run(self, function: Callable, *args: Any, workers: Any = None, wait: bool = True,
+            nanny: bool = False, on_error: str = "raise", **kwargs: Any) -> Any:
+        """Run ``function(*args, **kwargs)`` on every worker (or ``workers``) outside
+        the task system: ``{worker address: result}``."""
+        if on_error not in ("raise", "return", "ignore"):
+            raise ValueError(f"run(on_error=...) is 'raise', 'return' or 'ignore', "
+                             f"got {on_error!r}")
+        return self.sync(self._run, function, args, kwargs, workers, wait, on_error)
+
+    async def _run(self, function: Callable, args: tuple, kwargs: dict, workers: Any,
+                   wait: bool, on_error: str) -> Any:
+        from .comm import Serialize
+
+        if isinstance(workers, str):
+            workers = [workers]
+        msg = {"op": "run", "function": Serialize(function), "args": Serialize(args),
+               "kwargs": Serialize(kwargs), "wait": wait}
+        replies = await self._rpc("broadcast", msg=msg, workers=workers)
+        out = {}
+        for addr, reply in replies.items():
+            if isinstance(reply, dict) and reply.get("status") == "error":
+                exc = _loaded(reply.get("exception"), addr, "exception")
+                if not isinstance(exc, BaseException):
+                    exc = RuntimeError(reply.get("text") or f"run failed on {addr}")
+                if on_error == "raise":
+                    raise exc
+                if on_error == "return":
+                    out[addr] = exc
+                continue
+            result = reply.get("result") if isinstance(reply, dict) else reply
+            out[addr] = _loaded_value(result, addr)
+        return out if wait else None
+
+    def run_on_scheduler(self, function: Callable, *args: Any, **kwargs: Any) -> Any:
+        """Run ``function(*args, **kwargs)`` in the scheduler process; its result."""
+        async def run() -> Any:
+            from .comm import Serialize
+
+            reply = await self._rpc("run_function", function=Serialize(function),
+                                    args=Serialize(args), kwargs=Serialize(kwargs))
+            result = reply.get("result") if isinstance(reply, dict) else reply
+            return _loaded_value(result, "run_on_scheduler")
+        return self.sync(run)
+
+    def who_has(self, futures: Any = None) -> Any:
+        """``{key: [worker addresses]}`` for these futures (all keys when None)."""
+        keys = None if futures is None else [f.key for f in _futures_in(futures)]
+        return self.sync(self._rpc, "who_has", keys=keys)
+
+    def has_what(self, workers: Any = None) -> Any:
+        """``{worker address: [keys]}``."""
+        if isinstance(workers, str):
+            workers = [workers]
+        return self.sync(self._rpc, "has_what", workers=workers)
+
+    def nthreads(self, workers: Any = None) -> Any:
+        """``{worker address: number of threads}``."""
+        async def run() -> dict:
+            ncores = await self._rpc("ncores")
+            if workers is None:
+                return ncores
+            wanted = [workers] if isinstance(workers, str) else list(workers)
+            return {w: n for w, n in ncores.items() if w in wanted}
+        return self.sync(run)
+
+    ncores = nthreads
+
+    def scheduler_info(self) -> Any:
+        """The scheduler's description of itself and its workers."""
+        async def run() -> dict:
+            self._scheduler_identity = await self._rpc("identity")
+            return self._scheduler_identity
+        return self.sync(run)
+
+    def upload_file(self, filename: str, load: bool = True) -> Any:
+        """Send a .py, .zip or .egg file to every worker and make it importable there."""
+        if not os.path.isfile(filename):
+            raise FileNotFoundError(f"upload_file: no file {filename!r}")
+        if not filename.endswith((".py", ".zip", ".egg")):
+            raise ValueError(f"upload_file takes a .py, .zip or .egg file, got {filename!r}")
+        with open(filename, "rb") as fh:
+            data = fh.read()
+
+        async def run() -> dict:
+            msg = {"op": "upload_file", "filename": os.path.basename(filename),
+                   "data": data, "load": load}
+            replies = await self._rpc("broadcast", msg=msg, workers=None)
+            for addr, reply in replies.items():
+                if isinstance(reply, dict) and reply.get("status") == "error":
+                    exc = _loaded(reply.get("exception"), addr, "exception")
+                    raise exc if isinstance(exc, BaseException) else RuntimeError(
+                        f"upload_file failed on {addr}: {reply.get('text')}")
+            return replies
+        return self.sync(run)
+
+    def __del__(self) -> None:
+        if getattr(self, "status", None) == "running" and not self.asynchronous:
+            try:
+                self.close(timeout=2)
+            except Exception:
+                pass
+
+    # -- closing -----------------------------------------------------------------------------
+    def close(self, timeout: float | None = None) -> Any:
+        """Release everything this client holds, disconnect, and close the cluster it
+        started. The default scheduler goes back to what it was."""
+        if self.status in ("closed", "newly-created"):
+            if self.asynchronous:
+                async def nothing() -> None:
+                    return None
+                return nothing()
+            self._stop_runner()
+            return None
+        if self.asynchronous and (self._loop_thread is None or self._on_loop_thread()):
+            return self._close()
+        try:
+            self.sync(self._close, timeout=timeout or 30)
+        finally:
+            self._stop_runner()
+
+    async def _close(self) -> None:
+        if self.status == "closed":
+            return
+        self.status = "closing"
+        _registry._unregister(self)
+        self._give_back_config()
+        with self._lock:
+            keys = list(self._futures)
+            for state in self._futures.values():
+                if not state.done():
+                    state.cancel("the client closed")
+        if self._stream is not None:
+            try:
+                if keys:
+                    self._stream.send({"op": "client-releases-keys", "keys": keys})
+                self._stream.send({"op": "close-client"})
+                await asyncio.wait_for(self._stream.close(), 5)
+            except Exception:
+                pass
+        if self._stream_task is not None:
+            self._stream_task.cancel()
+            try:
+                await self._stream_task
+            except BaseException:
+                pass
+        if self._comm is not None:
+            try:
+                self._comm.abort()
+            except Exception:
+                pass
+        if self.rpc is not None:
+            await self.rpc.close()
+        self.status = "closed"
+        if self._own_cluster and self.cluster is not None:
+            cluster = self.cluster
+            if self.asynchronous:
+                res = cluster.close()
+                if asyncio.iscoroutine(res) or isinstance(res, asyncio.Future):
+                    await res
+            else:
+                await asyncio.get_running_loop().run_in_executor(None, cluster.close)
+
+    def _stop_runner(self) -> None:
+        if self._runner is not None:
+            runner, self._runner = self._runner, None
+            runner.stop()
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    async def __aenter__(self) -> "Client":
+        if self.status == "newly-created":
+            await self._start()
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self._close()
+
+    # -- display -----------------------------------------------------------------------------
+    @property
+    def dashboard_link(self) -> str | None:
+        link = getattr(self.cluster, "dashboard_link", None) if self.cluster else None
+        if link:
+            return link
+        ident = self._scheduler_identity or {}
+        return ident.get("dashboard_link") or ident.get("dashboard_address")
+
+    def __repr__(self) -> str:
+        return client_repr(self)
+
+    def _repr_html_(self) -> str:
+        return client_repr_html(self)
+
+
+def _seconds(value: Any) -> float:
+    """Seconds from a number or a string such as ``"30s"``, ``"500ms"``, ``"2 minutes"``.
+
+    >>> _seconds("30s"), _seconds("500ms"), _seconds(2), _seconds("1.5 minutes")
+    (30.0, 0.5, 2.0, 90.0)
+    """
+    if isinstance(value, (int, float)):
+        return float(value)
+    text = str(value).strip().lower()
+    units = [("milliseconds", 1e-3), ("millisecond", 1e-3), ("ms", 1e-3),
+             ("minutes", 60.0), ("minute", 60.0), ("min", 60.0), ("m", 60.0),
+             ("hours", 3600.0), ("hour", 3600.0), ("h", 3600.0),
+             ("seconds", 1.0), ("second", 1.0), ("s", 1.0)]
+    for unit, scale in units:
+        if text.endswith(unit):
+            return float(text[: -len(unit)].strip()) * scale
+    return float(text)
+
+
+def _pack_keys(keys: Any, values: dict) -> Any:
+    if type(keys) is list:
+        return [_pack_keys(k, values) for k in keys]
+    return values[keys]
+
+
+def _bare(address: str) -> str:
+    return address.split("://")[-1]
+
+
+def _loaded(obj: Any, key: Any, what: str) -> Any:
+    """``obj`` unpickled if it arrived still pickled; None stays None; failures give a
+    RuntimeError naming ``key`` (never raised here: the caller decides)."""
+    if obj is None:
+        return None
+    from .comm.serialize import Serialize, Serialized, deserialize
+
+    if isinstance(obj, (Serialized, Serialize)):
+        try:
+            return deserialize(obj)
+        except Exception as exc:
+            return RuntimeError(f"the {what} of task {key!r} could not be unpickled on the "
+                                f"client: {exc}")
+    return obj
+
+
+def _loaded_value(obj: Any, key: Any) -> Any:
+    from .comm.serialize import Serialize, Serialized, deserialize
+
+    if isinstance(obj, (Serialized, Serialize)):
+        return deserialize(obj, key)
+    return obj
+
+
+def fire_and_forget(obj: Any) -> None:
+    """Let futures run to completion even if no Future of them is kept: the scheduler
+    holds their keys for a pseudo-client until they finish."""
+    for f in _futures_in(obj):
+        f.client._desire_keys([f.key], holder="fire-and-forget")
