@@ -6,16 +6,23 @@ old blocks with the assignment applied (each task copies its block first, so the
 graph, and any NumPy array the blocks view, stay untouched), and ``x`` is rebound to it.
 Other references to the old array keep denoting the old values.
 
-Two plans:
+Three plans:
 
-- A boolean mask shaped like ``x`` (a plait or NumPy array) is applied block by block:
-  block ``b`` of the result is block ``b`` of ``x`` with ``value`` copied where block
-  ``b`` of the mask is true. No data moves between blocks. As in Dask, ``value`` is a
-  scalar or an array broadcastable to ``x.shape`` (taken where the mask is true).
-- Any other key (ints, slices with any step, ``Ellipsis``, and at most one
-  one-dimensional integer or boolean array along an axis) selects a region; only the
-  blocks that overlap it get a task, each receiving just its part of ``value``; the
-  other blocks are aliases of the old ones.
+- A boolean mask over the leading axes of ``x`` (shaped like ``x``, or like its first
+  ``k`` axes; a plait or NumPy array) is applied block by block: block ``b`` of the
+  result is block ``b`` of ``x`` with ``value`` copied where block ``b`` of the mask is
+  true. No data moves between blocks. As in Dask, for a mask shaped like ``x`` the value
+  is a scalar or an array broadcastable to ``x.shape`` (taken where the mask is true);
+  for a mask over the leading axes it is, as in NumPy, a scalar or a row broadcastable
+  to ``x.shape[k:]``.
+- A key that selects a region (ints, slices with any step, ``Ellipsis``, ``None``, and
+  at most one one-dimensional integer or boolean array along an axis): only the blocks
+  that overlap it get a task, each receiving just its part of ``value``; the other
+  blocks are aliases of the old ones.
+- Any other NumPy key (several integer arrays, n-d integer arrays, an array apart from
+  an int so that NumPy moves its dimension first, ``None`` with arrays, a NumPy mask
+  given one value per true element) goes point by point through
+  :mod:`plait.array.setitem_points`, with NumPy's exact semantics.
 
 The value is cast to ``x.dtype`` as NumPy casts it (a float into an int array
 truncates), must broadcast to the selected region's shape (``ValueError`` otherwise), and
