@@ -478,6 +478,25 @@ class Bag(LayeredCollection):
                             storage_options=storage_options, last_endline=last_endline,
                             **kwargs)
 
+    def to_dataframe(self, meta: Any = None, columns: Any = None,
+                     optimize_graph: bool = True) -> Any:
+        """A plait DataFrame with one partition per partition of this bag.
+
+        Items are dicts (keys become columns) or tuples (``columns=`` names them).
+        ``meta`` (an empty pandas DataFrame, a ``{column: dtype}`` dict or a list of
+        pairs) gives the columns and dtypes; without it the first item is computed
+        to infer them.
+
+        >>> import plait.bag as db
+        >>> b = db.from_sequence([(1, "a"), (2, "b"), (3, "c")], npartitions=2)
+        >>> int(b.to_dataframe(columns=["n", "s"]).n.sum().compute(scheduler="sync"))
+        6
+        """
+        from ..dataframe.io.from_bag import bag_to_dataframe
+
+        return bag_to_dataframe(self, meta=meta, columns=columns,
+                                optimize_graph=optimize_graph)
+
 
 class Item(LayeredCollection):
     """One lazy value computed from a bag, e.g. ``b.sum()``.

@@ -60,8 +60,10 @@ class TimeseriesReader:
             return rng.poisson(1000, n).astype(dtype)
         if pd.api.types.is_bool_dtype(dtype):
             return rng.random(n) < 0.5
-        values = np.array(NAMES, dtype=object)[rng.integers(0, len(NAMES), n)]
-        return pd.array(values, dtype=dtype)
+        codes = rng.integers(0, len(NAMES), n)
+        if isinstance(dtype, pd.CategoricalDtype):
+            return pd.Categorical.from_codes(codes, dtype=dtype)
+        return pd.array(np.array(NAMES, dtype=object)[codes], dtype=dtype)
 
     def __call__(self, span: _Span, columns: list | None = None,
                  filters: list | None = None) -> Any:
@@ -135,6 +137,10 @@ def timeseries(start: Any = "2000-01-01", end: Any = "2000-01-31", freq: str = "
 
 
 def _dtype(d: Any) -> Any:
+    import pandas as pd
+
+    if d == "category" or d is pd.CategoricalDtype:
+        return pd.CategoricalDtype(list(NAMES))  # known categories: every name
     if d is str:
         return "str"
     if d is int:

@@ -298,7 +298,7 @@ def read_text_files(name: str, func: Callable, urlpath: Any, blocksize: Any = "d
                                                  kwargs.get("skiprows"))
 
     # The file's own columns (before usecols), for positions in parse_dates.
-    all_columns = list(func(io.BytesIO(sample_bytes), nrows=0, **kwargs).columns)
+    all_columns = list(func(io.BytesIO(sample_bytes), **dict(kwargs, nrows=0)).columns)
     plain_dates, combos = split_parse_dates(parse_dates, all_columns)
     if callable(user_usecols):
         file_columns = [c for c in all_columns if user_usecols(c)]
@@ -326,7 +326,7 @@ def read_text_files(name: str, func: Callable, urlpath: Any, blocksize: Any = "d
         if date_format is not None:
             head_kwargs["date_format"] = date_format
     if sample_rows is not None:
-        head_kwargs["nrows"] = sample_rows
+        head_kwargs["nrows"] = min(sample_rows, kwargs.get("nrows") or sample_rows)
     head = func(io.BytesIO(sample_bytes), **head_kwargs)
     head = combine_dates(head, combos, keep_date_col, date_format)
     meta = head.iloc[:0]

@@ -23,10 +23,11 @@ def _write_csv(part: Any, of: Any, kwargs: dict, header: bool, done: Any = None)
 
 
 def _write_json(part: Any, of: Any, kwargs: dict, done: Any = None) -> str:
+    text = part.to_json(None, **kwargs)
+    if kwargs.get("lines") and text and not text.endswith("\n"):
+        text += "\n"  # every record line ends, so files can be concatenated
     with of as f:
-        part.to_json(f, **kwargs)
-        if kwargs.get("lines") and len(part):
-            f.write("\n")  # pandas leaves the last line open; a next file/append needs it
+        f.write(text)
     return of.path
 
 
