@@ -1,0 +1,616 @@
+"""The ``Worker`` server: carries out what the worker's state machine decides.
+
+A worker registers with the scheduler (``register-worker``) and keeps that comm as its
+stream: the scheduler's ``compute-task``/``free-keys``/... messages arrive in batches
+and go to :class:`~.state.WorkerState` as one batch of events; the instructions that
+come back start tasks on the thread pool, start fetches from peers, and queue messages
+on the worker's ``BatchedSend``. Threads hand their outcomes back through one queue that
+is drained once per event-loop wake-up, so a thousand finished tasks cost one drain, one
+state-machine call and one write to the scheduler, never a round trip each.
+
+Peers and clients call the rpc handlers ``get_data`` and ``update_data`` (and ``run``,
+``upload_file``, ``identity``, ``terminate``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import inspect
+import logging
+import os
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from typing import Any, Hashable
+
+from plait import config
+from plait.sizeof import sizeof
+
+from ..comm import BatchedSend, CommClosedError, Serialize, connect, serialize
+from ..comm.core import parse_address
+from ..comm.serialize import type_name
+from ..core import ConnectionPool, Server, send_recv
+from .events import (
+    AcquireReplicas,
+    ComputeTask,
+    Execute,
+    FreeKeys,
+    GatherDep,
+    GatherDepFailure,
+    GatherDepNetworkFailure,
+    GatherDepSuccess,
+    RefreshWhoHas,
+    RejoinEvent,
+    Resume,
+    SecedeEvent,
+    Send,
+    StateMachineEvent,
+    StealRequest,
+    UpdateData,
+)
+from .execute import picklable_exception, run_task
+from .state import WorkerState
+from .store import DataStore
+from .threadpool import ThreadPool
+
+__all__ = ["Worker"]
+
+logger = logging.getLogger("plait.distributed.worker")
+
+#: Seconds between asking the scheduler where ``missing`` keys went.
+MISSING_REFRESH_INTERVAL = 1.0
+
+
+class Worker(Server):
+    """A worker process's server: runs tasks and holds their results.
+
+    Parameters
+    ----------
+    scheduler_address : str
+        Address of the scheduler to register with.
+    nthreads : int
+        Tasks run at once.
+    name : str or int, optional
+        Shown by the scheduler and the cluster; the address by default.
+    memory_limit : int, optional
+        Bytes this worker may use (reported to the scheduler; enforced with the
+        resilience work).
+    resources : dict, optional
+        Abstract resources, e.g. ``{"GPU": 1}``, for tasks submitted with
+        ``resources=``.
+    local_directory : str, optional
+        Scratch space (uploaded files); a fresh temporary directory by default,
+        removed on close.
+    peer_connect_timeout : float
+        Seconds to keep trying to connect to a peer before asking another holder.
+    host, port :
+        Where to listen (127.0.0.1 and a free port by default). A worker of an
+        ``inproc://`` scheduler listens in-process.
+    """
+
+    def __init__(
+        self,
+        scheduler_address: str,
+        nthreads: int = 1,
+        name: Any = None,
+        memory_limit: int | None = None,
+        resources: dict | None = None,
+        local_directory: str | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        protocol: str | None = None,
+        heartbeat_interval: float | None = None,
+        data: Any = None,
+        transfer_incoming_count_limit: int = 4,
+        peer_connect_timeout: float = 3.0,
+    ):
+        if not isinstance(nthreads, int) or nthreads < 1:
+            raise ValueError(f"Worker nthreads must be a positive int, got {nthreads!r}")
+        handlers = {
+            "get_data": self.get_data,
+            "update_data": self.update_data,
+            "run": self.run_function,
+            "upload_file": self.upload_file,
+            "identity": self.identity,
+            "terminate": self.terminate,
+            "keys": self.keys,
+        }
+        super().__init__(handlers, name=f"Worker {name}" if name is not None else "Worker")
+        self.scheduler_address = scheduler_address
+        self.nthreads = nthreads
+        self.worker_name = name
+        self.memory_limit = memory_limit
+        self.resources = dict(resources or {})
+        self.host = host
+        self.port = port
+        self.protocol = protocol or ("inproc" if parse_address(scheduler_address)[0]
+                                     == "inproc" else "tcp")
+        self._heartbeat_interval = heartbeat_interval
+        self._local_directory_arg = local_directory
+        self.local_directory: str | None = None
+        self._owns_directory = False
+        self.state = WorkerState(
+            nthreads=nthreads,
+            resources=self.resources,
+            data=DataStore() if data is None else data,
+            transfer_incoming_count_limit=transfer_incoming_count_limit,
+        )
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.rpc = ConnectionPool(
+            limit=64, timeout=_seconds(config.get("distributed.comm.timeouts.connect", "30s")))
+        # Peers get a short connect timeout: a peer that refuses connections for long is
+        # gone, and its keys are better asked of another holder (or the scheduler).
+        self.peers = ConnectionPool(limit=256, timeout=peer_connect_timeout)
+        self.batched_stream = BatchedSend(interval=0.002, name="worker->scheduler")
+        self._pool = ThreadPool(name="plait-task")
+        self._pending: list[StateMachineEvent] = []
+        self._pending_lock = threading.Lock()
+        self._drain_scheduled = False
+        self._rejoin_events: dict[Hashable, threading.Event] = {}
+        self._background: set[asyncio.Task] = set()
+        self._closed_event: asyncio.Event | None = None
+        self._plait_client: Any = None
+        self.pid = os.getpid()
+
+    # -- public properties -------------------------------------------------------------
+
+    @property
+    def data(self):
+        """The results this worker holds (a mapping from key to value)."""
+        return self.state.data
+
+    @property
+    def name(self) -> Any:  # type: ignore[override]
+        return self.worker_name if self.worker_name is not None else self._address_or_none()
+
+    @name.setter
+    def name(self, value: Any) -> None:  # Server.__init__ sets its log name here
+        self._log_name = value
+
+    @property
+    def executing_count(self) -> int:
+        return len(self.state.executing)
+
+    def __repr__(self) -> str:
+        return (f"<Worker {self.name!r} at {self._address_or_none()}, {self.status}, "
+                f"threads: {self.nthreads}, executing: {self.executing_count}, "
+                f"in memory: {len(self.data)}>")
+
+    # -- life cycle --------------------------------------------------------------------
+
+    async def start(self) -> Worker:
+        """Listen, register with the scheduler and start serving its stream."""
+        if self.status == "running":
+            return self
+        self.loop = asyncio.get_running_loop()
+        self._closed_event = asyncio.Event()
+        self._make_local_directory()
+        if self.protocol == "inproc":
+            await self.listen("inproc://")
+        else:
+            await self.listen(f"{self.protocol}://{self.host}:{self.port}")
+        self.state.address = self.address
+        if self.worker_name is None:
+            self.worker_name = self.address
+        try:
+            await self._register()
+        except BaseException:
+            await self.close(report=False)
+            raise
+        self._spawn(self._heartbeat_loop())
+        self._spawn(self._missing_loop())
+        return self
+
+    def __await__(self):
+        return self.start().__await__()
+
+    async def __aenter__(self) -> Worker:
+        return await self.start()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    def _make_local_directory(self) -> None:
+        base = self._local_directory_arg
+        if base is None:
+            base = config.get("temporary-directory", None) or tempfile.gettempdir()
+            self.local_directory = tempfile.mkdtemp(prefix="plait-worker-", dir=base)
+            self._owns_directory = True
+        else:
+            os.makedirs(base, exist_ok=True)
+            self.local_directory = tempfile.mkdtemp(prefix="plait-worker-", dir=base)
+            self._owns_directory = True
+        if self.local_directory not in sys.path:
+            sys.path.insert(0, self.local_directory)
+
+    async def _register(self) -> None:
+        timeout = _seconds(config.get("distributed.comm.timeouts.connect", "30s"))
+        comm = await connect(self.scheduler_address, timeout=timeout, deserialize=False)
+        await comm.write({
+            "op": "register-worker",
+            "address": self.address,
+            "name": self.worker_name,
+            "nthreads": self.nthreads,
+            "memory_limit": self.memory_limit,
+            "resources": self.resources,
+            "pid": self.pid,
+            "local_directory": self.local_directory,
+            "nbytes": dict(getattr(self.data, "nbytes", {})),
+        })
+        reply = await asyncio.wait_for(comm.read(), timeout)
+        if not isinstance(reply, dict) or reply.get("status") != "OK":
+            comm.abort()
+            text = reply.get("text") if isinstance(reply, dict) else repr(reply)
+            raise RuntimeError(
+                f"worker {self.address}: the scheduler at {self.scheduler_address} "
+                f"refused the registration: {text}"
+            )
+        if self._heartbeat_interval is None:
+            self._heartbeat_interval = float(reply.get("heartbeat_interval") or 1.0)
+        self.batched_stream.start(comm)
+        self._stream_comm = comm
+        self._spawn(self._read_stream(comm))
+
+    async def _rpc(self, _address: str, /, **msg: Any) -> Any:
+        """One request/reply to ``address`` (``msg`` holds ``op``; it may also hold
+        ``address``, which ``ConnectionPool.send_recv`` cannot take as a keyword)."""
+        async with self.rpc.connection(_address) as comm:
+            return await send_recv(comm, msg)
+
+    def _spawn(self, coro) -> asyncio.Task:
+        task = asyncio.ensure_future(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+        return task
+
+    async def close(self, timeout: float = 5, report: bool = True) -> None:
+        """Unregister (when ``report``), stop serving and release everything, within
+        about ``timeout`` seconds even if tasks are still running."""
+        if self.status in ("closing", "closed"):
+            if self._closed_event is not None and self.status == "closing":
+                try:
+                    await asyncio.wait_for(self._closed_event.wait(), timeout)
+                except asyncio.TimeoutError:
+                    pass
+            return
+        self.status = "closing"
+        current = asyncio.current_task()
+        for task in list(self._background):
+            if task is not current:
+                task.cancel()
+        if report and not self.batched_stream.closed():
+            try:
+                await asyncio.wait_for(
+                    self._rpc(self.scheduler_address, op="unregister",
+                              address=self._address_or_none()),
+                    min(timeout, 2))
+            except Exception as exc:  # the scheduler may be gone already
+                logger.debug("worker %s: unregister failed: %s", self.name, exc)
+        try:
+            await asyncio.wait_for(self.batched_stream.close(), min(timeout, 2))
+        except Exception:
+            self.batched_stream.abort()
+        client = self._plait_client
+        if client is not None:
+            try:
+                result = client.close()
+                if inspect.isawaitable(result):
+                    await asyncio.wait_for(result, min(timeout, 2))
+            except Exception:
+                pass
+        for event in list(self._rejoin_events.values()):
+            event.set()
+        await self.rpc.close()
+        await self.peers.close()
+        self.status = "running"  # let Server.close do its part
+        await Server.close(self, timeout=min(timeout, 2))
+        self.status = "closed"
+        # Do not block the loop on running tasks: threads are daemons.
+        await asyncio.get_running_loop().run_in_executor(
+            None, self._pool.shutdown, min(timeout, 1.0))
+        if self._owns_directory and self.local_directory:
+            try:
+                sys.path.remove(self.local_directory)
+            except ValueError:
+                pass
+            shutil.rmtree(self.local_directory, ignore_errors=True)
+        if self._closed_event is not None:
+            self._closed_event.set()
+
+    async def finished(self) -> None:
+        """Wait until the worker has closed."""
+        if self._closed_event is None:
+            return
+        await self._closed_event.wait()
+
+    # -- the scheduler stream ----------------------------------------------------------
+
+    async def _read_stream(self, comm) -> None:
+        handle = self._handle_events
+        try:
+            while True:
+                try:
+                    batch = await comm.read()
+                except CommClosedError:
+                    break
+                events: list[StateMachineEvent] = []
+                close = False
+                for msg in batch if type(batch) is list else (batch,):
+                    op = msg.get("op")
+                    if op == "compute-task":
+                        priority = msg.get("priority")
+                        events.append(ComputeTask(
+                            msg["key"], msg.get("run_spec"),
+                            tuple(priority) if priority is not None else (0,),
+                            msg.get("who_has") or {}, msg.get("nbytes") or {},
+                            msg.get("resource_restrictions"), msg.get("duration")))
+                    elif op == "free-keys":
+                        events.append(FreeKeys(msg["keys"]))
+                    elif op == "acquire-replicas":
+                        events.append(AcquireReplicas(msg["who_has"], msg.get("nbytes") or {}))
+                    elif op == "steal-request":
+                        events.append(StealRequest(msg["key"]))
+                    elif op == "close":
+                        close = True
+                    else:
+                        logger.error("worker %s: unknown op %r from the scheduler",
+                                     self.name, op)
+                if events:
+                    handle(events)
+                if close:
+                    break
+        except asyncio.CancelledError:
+            return
+        except Exception:
+            logger.exception("worker %s: the scheduler stream failed", self.name)
+        # The scheduler is gone or asked us to go: close (reconnecting is part 2's).
+        if self.status == "running":
+            self._spawn_close()
+
+    def _spawn_close(self) -> None:
+        # Not a _background task: close() cancels those.
+        asyncio.ensure_future(self.close(report=False))
+
+    def _handle_events(self, events: list[StateMachineEvent]) -> None:
+        if self.status != "running":
+            return
+        instructions = self.state.handle(*events)
+        sends = []
+        for inst in instructions:
+            t = type(inst)
+            if t is Send:
+                sends.append(inst.msg)
+            elif t is Execute:
+                ts = self.state.tasks[inst.key]
+                self._pool.submit(self._execute, inst.key, ts.run_spec)
+            elif t is GatherDep:
+                self._spawn(self._gather_dep(inst.worker, inst.keys))
+            elif t is Resume:
+                event = self._rejoin_events.get(inst.key)
+                if event is not None:
+                    event.set()
+        if sends:
+            try:
+                self.batched_stream.send(*sends)
+            except CommClosedError:
+                pass  # the stream reader notices and closes the worker
+
+    # -- threads -> loop ---------------------------------------------------------------
+
+    def _execute(self, key: Hashable, run_spec: Any) -> None:
+        self._post(run_task(self, key, run_spec, self.data))
+
+    def _post(self, event: StateMachineEvent) -> None:
+        """Hand an event to the loop from any thread; one wake-up per batch."""
+        with self._pending_lock:
+            self._pending.append(event)
+            if self._drain_scheduled:
+                return
+            self._drain_scheduled = True
+        try:
+            self.loop.call_soon_threadsafe(self._drain)
+        except RuntimeError:  # the loop is closed: the worker is gone
+            pass
+
+    def _drain(self) -> None:
+        with self._pending_lock:
+            events, self._pending = self._pending, []
+            self._drain_scheduled = False
+        if events:
+            self._handle_events(events)
+
+    def _secede(self, key: Hashable) -> None:
+        self._post(SecedeEvent(key))
+
+    def _rejoin(self, key: Hashable) -> None:
+        event = threading.Event()
+        self._rejoin_events[key] = event
+        self._post(RejoinEvent(key))
+        try:
+            while not event.wait(1.0):
+                if self.status != "running":
+                    return
+        finally:
+            self._rejoin_events.pop(key, None)
+
+    # -- fetching from peers -----------------------------------------------------------
+
+    async def _gather_dep(self, worker: str, keys: list) -> None:
+        try:
+            reply = await self.peers.send_recv(worker, "get_data", keys=keys,
+                                               who=self._address_or_none())
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            if hasattr(exc, "remote_traceback"):  # the peer answered with an error
+                event: StateMachineEvent = GatherDepFailure(
+                    worker, Serialize(picklable_exception(exc)), None,
+                    f"{type(exc).__name__}: {exc}", getattr(exc, "remote_traceback", ""))
+            else:
+                event = GatherDepNetworkFailure(worker, f"{type(exc).__name__}: {exc}")
+        else:
+            data = reply.get("data") or {} if isinstance(reply, dict) else {}
+            event = GatherDepSuccess(worker, data, {k: sizeof(v) for k, v in data.items()})
+        self._handle_events([event])
+
+    # -- background loops --------------------------------------------------------------
+
+    async def _heartbeat_loop(self) -> None:
+        while self.status == "running":
+            await asyncio.sleep(self._heartbeat_interval or 1.0)
+            try:
+                await asyncio.wait_for(self._rpc(
+                    self.scheduler_address, op="heartbeat-worker", address=self.address,
+                    metrics=self.metrics()), 10)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                logger.info("worker %s: heartbeat failed: %s", self.name, exc)
+
+    async def _missing_loop(self) -> None:
+        while self.status == "running":
+            await asyncio.sleep(MISSING_REFRESH_INTERVAL)
+            missing = list(self.state.missing)
+            if not missing:
+                continue
+            try:
+                who_has = await asyncio.wait_for(self.rpc.send_recv(
+                    self.scheduler_address, "who_has", keys=missing), 10)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                logger.info("worker %s: who_has for missing keys failed: %s", self.name, exc)
+                continue
+            if isinstance(who_has, dict):
+                who_has = {k: v for k, v in who_has.items() if k != "status"}
+                self._handle_events([RefreshWhoHas(who_has)])
+
+    def metrics(self) -> dict:
+        """What heartbeats report: activity and memory."""
+        data = self.data
+        managed = getattr(data, "total_nbytes", None)
+        try:
+            import psutil
+
+            rss = psutil.Process(self.pid).memory_info().rss
+        except Exception:
+            rss = None
+        return {
+            "executing": len(self.state.executing),
+            "long_running": len(self.state.long_running),
+            "ready": len(self.state.ready),
+            "in_memory": len(data),
+            "in_flight": sum(len(k) for k in self.state.in_flight_workers.values()),
+            "managed_bytes": managed,
+            "memory": rss,
+            "time": time.time(),
+        }
+
+    # -- rpc handlers ------------------------------------------------------------------
+
+    def get_data(self, comm: Any = None, keys: list = (), who: str | None = None) -> dict:
+        """Values of ``keys`` this worker holds, each serialized (absent ones left out)."""
+        data = self.data
+        out = {}
+        for key in keys:
+            if key not in data:
+                continue
+            value = data[key]
+            try:
+                out[key] = serialize(value)
+            except Exception as exc:
+                raise TypeError(
+                    f"worker {self.address} cannot send the result of {key!r} "
+                    f"(a {type_name(value)}) to {who or 'a peer'}: it cannot be "
+                    f"serialized ({exc}); make the task return a picklable value"
+                ) from exc
+        return {"status": "OK", "data": out}
+
+    def update_data(self, comm: Any = None, data: dict | None = None,
+                    report: bool = True) -> dict:
+        """Store values sent by a client or a peer (``scatter``)."""
+        data = data or {}
+        nbytes = {k: sizeof(v) for k, v in data.items()}
+        self._handle_events([UpdateData(data, nbytes, report)])
+        return {"status": "OK", "nbytes": nbytes}
+
+    async def run_function(self, comm: Any = None, function: Any = None, args: Any = (),
+                           kwargs: Any = None, wait: bool = True) -> dict:
+        """``client.run``: call ``function`` here (with ``plait_worker=``/``dask_worker=``
+        this worker when its signature has that parameter)."""
+        args = tuple(args or ())
+        kwargs = dict(kwargs or {})
+        try:
+            params = inspect.signature(function).parameters
+        except (TypeError, ValueError):
+            params = {}
+        for name in ("plait_worker", "dask_worker"):
+            if name in params:
+                kwargs[name] = self
+        if not wait:
+            async def background() -> None:
+                try:
+                    result = function(*args, **kwargs)
+                    if inspect.isawaitable(result):
+                        await result
+                except Exception:
+                    logger.exception("worker %s: run(%r) failed", self.name, function)
+
+            self._spawn(background())
+            return {"status": "OK", "result": Serialize(None)}
+        result = function(*args, **kwargs)
+        if inspect.isawaitable(result):
+            result = await result
+        return {"status": "OK", "result": Serialize(result)}
+
+    def upload_file(self, comm: Any = None, filename: str = "", data: bytes = b"",
+                    load: bool = True) -> dict:
+        """Write ``data`` to ``filename`` in the local directory; import it when ``load``."""
+        base = os.path.basename(filename)
+        if not base or base != filename.replace("\\", "/").split("/")[-1]:
+            raise ValueError(f"upload_file needs a plain file name, got {filename!r}")
+        path = os.path.join(self.local_directory, base)
+        with open(path, "wb") as f:
+            f.write(data)
+        if load:
+            stem, ext = os.path.splitext(base)
+            if ext in (".zip", ".egg"):
+                if path not in sys.path:
+                    sys.path.insert(0, path)
+            elif ext == ".py":
+                importlib.invalidate_caches()
+                if stem in sys.modules:
+                    importlib.reload(sys.modules[stem])
+                else:
+                    importlib.import_module(stem)
+        return {"status": "OK", "nbytes": len(data)}
+
+    def identity(self, comm: Any = None) -> dict:
+        return {"status": "OK", "type": "Worker", "id": self.name,
+                "address": self._address_or_none(), "nthreads": self.nthreads,
+                "memory_limit": self.memory_limit, "resources": self.resources,
+                "pid": self.pid, "scheduler": self.scheduler_address}
+
+    def keys(self, comm: Any = None) -> dict:
+        return {"status": "OK", "keys": list(self.data)}
+
+    def terminate(self, comm: Any = None, report: bool = True) -> dict:
+        """Close this worker (after replying)."""
+        if self.status == "running":
+            asyncio.get_running_loop().call_soon(
+                lambda: asyncio.ensure_future(self.close(report=report)))
+        return {"status": "OK"}
+
+
+def _seconds(value: Any) -> float:
+    """``"30s"``, ``"500ms"``, ``"2m"`` or a number -> seconds."""
+    if isinstance(value, (int, float)):
+        return float(value)
+    text = str(value).strip().lower()
+    for suffix, factor in (("ms", 1e-3), ("s", 1.0), ("m", 60.0), ("h", 3600.0)):
+        if text.endswith(suffix):
+            return float(text[: -len(suffix)]) * factor
+    return float(text)
