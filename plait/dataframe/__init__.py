@@ -26,6 +26,10 @@ __all__ = [
 ]
 
 # --- io (owned by the io helper) ---
+from . import datasets  # noqa: E402
+from .io import read_csv, read_fwf, read_json, read_table, to_csv, to_json  # noqa: E402
+
+__all__ += ["datasets", "read_csv", "read_fwf", "read_json", "read_table", "to_csv", "to_json"]
 # --- end io ---
 
 # --- groupby / accessors / stats (owned by the groupby helper) ---
