@@ -24,6 +24,8 @@ SUCCESS = {
     "profiling.py": "Profiles recorded; results match plain Python.",
     "array_basics.py": "All array results match NumPy.",
     "fractal.py": "Fractal matches NumPy.",
+    "dataframe_flights.py": "All flight answers match pandas.",
+    "dataframe_basics.py": "All dataframe results match pandas.",
 }
 
 
