@@ -82,16 +82,29 @@ def to_datetime(arg: Any, meta: Any = None, **kwargs: Any) -> Any:
 
 
 def _datetime_meta(meta: Any, kwargs: dict) -> Any:
-    tz = "UTC" if kwargs.get("utc") else None
-    unit = "ns"
-    dtype = pd.DatetimeTZDtype(unit=unit, tz=tz) if tz else np.dtype(f"M8[{unit}]")
-    if isinstance(meta, pd.Index):
-        return pd.DatetimeIndex([], dtype=dtype, name=meta.name)
-    return pd.Series([], dtype=dtype, index=meta.index, name=meta.name)
+    """The result's structure: ``pandas.to_datetime`` on a sample of dates written the
+    way the input holds them (ISO strings for text), else pandas' default unit."""
+    from .meta import meta_nonempty
+
+    if meta.dtype.kind in "OSU" or isinstance(meta.dtype, pd.StringDtype):
+        values = ["2000-01-01", "2000-01-02"]
+        sample = pd.Index(values, dtype=meta.dtype, name=meta.name) if isinstance(meta, pd.Index) \
+            else pd.Series(values, dtype=meta.dtype, name=meta.name)
+    else:
+        sample = meta_nonempty(meta)
+    try:
+        out = pd.to_datetime(sample, **kwargs)
+        return out[:0] if isinstance(out, pd.Index) else out.iloc[:0]
+    except (ValueError, TypeError):
+        dtype = pd.DatetimeTZDtype(unit="us", tz="UTC") if kwargs.get("utc") else np.dtype("M8[us]")
+        if isinstance(meta, pd.Index):
+            return pd.DatetimeIndex([], dtype=dtype, name=meta.name)
+        return pd.Series([], dtype=dtype, index=meta.index, name=meta.name)
 
 
-def _to_numeric(part: Any, errors: str, downcast: Any) -> Any:
-    return pd.to_numeric(part, errors=errors, downcast=downcast)
+def _to_numeric(part: Any, errors: str, downcast: Any, dtype: Any = None) -> Any:
+    out = pd.to_numeric(part, errors=errors, downcast=downcast)
+    return out.astype(dtype) if dtype is not None else out
 
 
 def to_numeric(arg: Any, errors: str = "raise", downcast: Any = None, meta: Any = None) -> Any:
@@ -102,14 +115,17 @@ def to_numeric(arg: Any, errors: str = "raise", downcast: Any = None, meta: Any 
 
     if not isinstance(arg, FrameBase):
         return pd.to_numeric(arg, errors=errors, downcast=downcast)
+    dtype = None
     if meta is None:
         m = arg._meta
         if m.dtype.kind in "iufb":
             meta = emulate(_to_numeric, m, errors, downcast)
         else:
+            # text: the values decide the dtype in pandas; float64 holds them all
             meta = pd.Series([], dtype="float64", index=m.index, name=m.name)
-    return new_collection(MapPartitions(_to_numeric, arg.expr, errors, downcast, meta=meta,
-                                        label="to-numeric", row_local=True))
+            dtype = "float64" if downcast is None else None
+    return new_collection(MapPartitions(_to_numeric, arg.expr, errors, downcast, dtype,
+                                        meta=meta, label="to-numeric", row_local=True))
 
 
 def _sample(part: Any, frac: float, replace: bool, seed: int) -> Any:

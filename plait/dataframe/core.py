@@ -72,8 +72,41 @@ def _concat(parts: list) -> Any:
         nonempty = [p for p in parts if len(p)]
         if not nonempty:
             return first
-        return pd.concat(nonempty) if len(nonempty) > 1 else nonempty[0]
+        if len(nonempty) == 1:
+            return nonempty[0]
+        return pd.concat(_unify_categories(nonempty))
     return parts
+
+
+def _unify_categories(parts: list) -> list:
+    """Give categorical columns the union of their categories in every part, so
+    concatenating keeps them categorical (partitions may each have seen only some)."""
+    first = parts[0]
+    if isinstance(first, pd.Series):
+        if not isinstance(first.dtype, pd.CategoricalDtype):
+            return parts
+        cats = _union([p.dtype.categories for p in parts])
+        return [p.cat.set_categories(cats) for p in parts]
+    cat_cols = [c for c, t in first.dtypes.items() if isinstance(t, pd.CategoricalDtype)]
+    if not cat_cols:
+        return parts
+    out = []
+    unions = {c: _union([p[c].dtype.categories for p in parts if c in p]) for c in cat_cols}
+    for p in parts:
+        p = p.copy(deep=False)
+        for c, cats in unions.items():
+            if isinstance(p[c].dtype, pd.CategoricalDtype) and not p[c].dtype.categories.equals(cats):
+                p[c] = p[c].cat.set_categories(cats)
+        out.append(p)
+    return out
+
+
+def _union(indexes: list) -> pd.Index:
+    out = indexes[0]
+    for idx in indexes[1:]:
+        if not idx.equals(out):
+            out = out.append(idx[~idx.isin(out)])
+    return out
 
 
 def _first(results: list) -> Any:

@@ -130,7 +130,11 @@ def meta_nonempty(meta: Any) -> Any:
 
     >>> meta_nonempty(pd.DataFrame({"a": pd.Series([], dtype="i8")})).shape
     (2, 1)
+
+    Objects that already hold rows are returned as they are.
     """
+    if is_pandas(meta) and len(meta):
+        return meta
     if isinstance(meta, pd.DataFrame):
         idx = _nonempty_index(meta.index)
         data = {i: pd.Series(_sample_values(dt), index=idx)

@@ -143,6 +143,30 @@ class _CallWithKwargs:
         return (_CallWithKwargs, (self.func,))
 
 
+class _EnforceNames(_CallWithKwargs):
+    """Call ``func``, then give the result the column names (or Series name) that the
+    user's ``meta=`` promised, as Dask does."""
+
+    __slots__ = ("names",)
+
+    def __init__(self, func: Callable, names: Any):
+        self.func = func
+        self.names = names
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        out = self.func(*args, **kwargs)
+        if isinstance(out, pd.Series) and not isinstance(self.names, list):
+            if out.name != self.names:
+                out = out.rename(self.names)
+        elif isinstance(out, pd.DataFrame) and isinstance(self.names, list):
+            if list(out.columns) != self.names and len(out.columns) == len(self.names):
+                out = out.set_axis(self.names, axis=1)
+        return out
+
+    def __reduce__(self):
+        return (_EnforceNames, (self.func, self.names))
+
+
 class MapPartitions(Blockwise):
     """``func(*args, **kwargs)`` on each partition; expression arguments are aligned
     partition by partition (one-partition ones and scalars are broadcast), other
@@ -172,13 +196,17 @@ class MapPartitions(Blockwise):
 
     @property
     def label(self) -> str:
-        return self.operand("label_") or getattr(self.func, "__name__", "map-partitions").strip("<>").replace("_", "-")
+        return self.operand("label_") or getattr(self.func, "__name__", "map-partitions").strip("_<>").replace("_", "-")
 
     @property
     def _row_local(self) -> bool:  # type: ignore[override]
         return self.row_local
 
     def _operation(self) -> Callable:
+        meta = self.operand("meta")
+        if meta is not no_default and meta is not None and is_pandas(meta):
+            names = list(meta.columns) if isinstance(meta, pd.DataFrame) else meta.name
+            return _EnforceNames(self.func, names)
         return _CallWithKwargs(self.func)
 
     def _call_args(self) -> tuple[list, dict]:
@@ -376,6 +404,23 @@ class Elemwise(Blockwise):
 
     def _call_args(self) -> tuple[list, dict]:
         return list(self.args), {}
+
+    def _compute_meta(self) -> Any:
+        args = list(self.args)
+        frames = [a for a in args if isinstance(a, Expr) and isinstance(a._meta, pd.DataFrame)]
+        metas = [_metas(a) for a in args]
+        if frames:
+            # A Series broadcast against a DataFrame (``df - df.mean()``) is indexed by
+            # column names: give its sample those labels so pandas aligns it the same way.
+            # (pandas aligns a Series with a DataFrame's columns in any case.)
+            cols = frames[0]._meta.columns
+            for i, a in enumerate(args):
+                if isinstance(a, Expr) and isinstance(a._meta, pd.Series) and len(cols):
+                    from ..meta import _sample_values
+
+                    metas[i] = pd.Series(_sample_values(a._meta.dtype, len(cols)), index=cols,
+                                         name=a._meta.name)
+        return emulate(self.op, *metas)
 
     def _child_needs(self, needed: Any) -> dict:
         out: dict = {}

@@ -39,9 +39,15 @@ def _same_column(frame: Any, key: Any) -> bool:
     try:
         if name not in meta.columns:
             return False
-        return frame[name].expr._name == key.expr._name
+        column = frame[name].expr
     except (TypeError, KeyError, ValueError):
         return False
+    if column._name == key.expr._name:
+        return True
+    from ..expr import optimize
+
+    # df[cols].groupby(df.b): different trees, the same column once simplified
+    return optimize(column)._name == optimize(key.expr)._name
 
 
 def resolve_keys(frame: Any, by: Any, level: Any) -> ResolvedKeys:

@@ -34,14 +34,13 @@ MOMENT_WIDTH = 3  # n, mean, M2
 
 
 def _numpy_aliases() -> dict[Any, str]:
-    import builtins
-
+    # pandas 3 no longer treats builtins (sum, max, len) as these names: it calls them
+    # on each group's values, with Python's NaN semantics, so they are not aliased here.
     import numpy as np
     return {np.sum: "sum", np.nansum: "sum", np.prod: "prod", np.nanprod: "prod",
             np.min: "min", np.nanmin: "min", np.max: "max", np.nanmax: "max",
             np.mean: "mean", np.nanmean: "mean", np.std: "std", np.nanstd: "std",
-            np.var: "var", np.nanvar: "var", builtins.sum: "sum", builtins.min: "min",
-            builtins.max: "max", len: "size"}
+            np.var: "var", np.nanvar: "var"}
 
 
 def normalize_func(func: Any) -> str:
@@ -49,7 +48,8 @@ def normalize_func(func: Any) -> str:
 
     >>> normalize_func("mean")
     'mean'
-    >>> normalize_func(max)
+    >>> import numpy as np
+    >>> normalize_func(np.max)
     'max'
     """
     if isinstance(func, str):
@@ -152,6 +152,15 @@ def _is_named_agg(value: Any) -> bool:
     return isinstance(value, tuple) and len(value) == 2
 
 
+def _named_agg_pair(label: str, spec: Any) -> Any:
+    if hasattr(spec, "column") and hasattr(spec, "aggfunc"):  # pd.NamedAgg
+        if getattr(spec, "args", ()) or getattr(spec, "kwargs", {}):
+            raise TypeError(f"named aggregation {label}=NamedAgg(...) with args/kwargs "
+                            f"is not supported")
+        return (spec.column, spec.aggfunc)
+    return spec
+
+
 def parse_agg(func: Any, kwargs: dict[str, Any], columns: Sequence[Hashable] | None,
               series_name: Any = None) -> Plan:
     """Turn ``agg``'s arguments into a :class:`Plan` with pandas' output layout.
@@ -178,7 +187,7 @@ def parse_agg(func: Any, kwargs: dict[str, Any], columns: Sequence[Hashable] | N
                                     f"name, not a (column, function) pair: {spec!r}")
                 outs.append(Output(label, SERIES_COLUMN, normalize_func(spec)))
             else:
-                spec = tuple(spec) if hasattr(spec, "_fields") else spec  # NamedAgg
+                spec = _named_agg_pair(label, spec)
                 if not _is_named_agg(spec):
                     raise TypeError(f"named aggregation {label}={spec!r} must be a "
                                     f"(column, function) pair, e.g. {label}=('x', 'sum')")
