@@ -20,6 +20,7 @@ can be written again unchanged (the scheduler forwards user data without unpickl
 from __future__ import annotations
 
 import pickle
+import threading
 from typing import Any
 
 import cloudpickle
@@ -192,25 +193,45 @@ def deserialize(value: Serialized | Serialize, key: Any = None) -> Any:
         ) from exc
 
 
-def _default(frames: list) -> Any:
-    """The msgpack ``default`` hook for one ``dumps`` call, appending to ``frames``."""
+class _Encoder:
+    """msgpack packing with the hooks for tuples and ``Serialize``; one per thread.
 
-    def default(obj: Any) -> Any:
+    msgpack calls ``default`` for a tuple in the middle of packing, and the tuple's
+    items are packed by a second ``Packer`` (one per nesting depth, kept for reuse:
+    making a ``Packer`` costs more than packing a small message).
+    """
+
+    def __init__(self) -> None:
+        self.frames: list = []
+        self.depth = 0
+        self.packers: list[msgpack.Packer] = []
+        self.busy = False
+
+    def pack(self, obj: Any) -> bytes:
+        depth = self.depth
+        if depth == len(self.packers):
+            self.packers.append(msgpack.Packer(default=self.default, strict_types=True,
+                                               use_bin_type=True))
+        self.depth = depth + 1
+        try:
+            return self.packers[depth].pack(obj)
+        finally:
+            self.depth = depth
+
+    def default(self, obj: Any) -> Any:
         t = type(obj)
         if t is tuple:
-            return msgpack.ExtType(_EXT_TUPLE, pack(list(obj)))
+            return msgpack.ExtType(_EXT_TUPLE, self.pack(list(obj)))
         if t is Serialize:
             obj = serialize(obj.data)
             t = Serialized
         if t is Serialized:
-            start = len(frames)
-            frames.extend(obj.frames)
-            return msgpack.ExtType(
-                _EXT_SERIALIZED, pack([obj.header, start, len(obj.frames)])
-            )
+            start = len(self.frames)
+            self.frames.extend(obj.frames)
+            return msgpack.ExtType(_EXT_SERIALIZED, self.pack([obj.header, start, len(obj.frames)]))
         # strict_types sends subclasses here: bring them back to the plain types.
         if isinstance(obj, tuple):
-            return msgpack.ExtType(_EXT_TUPLE, pack(list(obj)))
+            return msgpack.ExtType(_EXT_TUPLE, self.pack(list(obj)))
         for base in (dict, list, str, bytes, bool, int, float):
             if isinstance(obj, base):
                 return base(obj)
@@ -222,10 +243,8 @@ def _default(frames: list) -> Any:
             "wrap it in Serialize(...) to send it pickled"
         )
 
-    def pack(obj: Any) -> bytes:
-        return msgpack.packb(obj, default=default, strict_types=True, use_bin_type=True)
 
-    return pack
+_local = threading.local()
 
 
 def dumps(msg: Any) -> list:
@@ -234,8 +253,17 @@ def dumps(msg: Any) -> list:
     >>> dumps({"a": 1})
     [b'\\x81\\xa1a\\x01']
     """
+    encoder = getattr(_local, "encoder", None)
+    if encoder is None:
+        encoder = _local.encoder = _Encoder()
+    elif encoder.busy:  # dumps called from inside a dumps (a __reduce__ sending messages)
+        encoder = _Encoder()
     frames: list = [b""]
-    frames[0] = _default(frames)(msg)
+    encoder.busy, encoder.frames = True, frames
+    try:
+        frames[0] = encoder.pack(msg)
+    finally:
+        encoder.busy, encoder.frames, encoder.depth = False, [], 0
     return frames
 
 

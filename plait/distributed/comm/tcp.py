@@ -37,6 +37,8 @@ _STAGING = 256 * 1024
 #: Stop reading from the socket while this many unread messages are queued.
 _MAX_QUEUED = 10_000
 _CLOSE_TIMEOUT = 5.0
+#: Large frames are handed to the transport this much at a time.
+_CHUNK = 1 << 20
 _U64 = struct.Struct("<Q")
 _empty_buffer: Any = None
 
@@ -85,6 +87,10 @@ class _Protocol(asyncio.BufferedProtocol):
         if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
             # Latency of small messages matters more than packet count.
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        # Pause as soon as anything is left in the transport's buffer and resume once it
+        # is empty: a large frame is then handed over in chunks the kernel takes whole,
+        # instead of being copied into asyncio's buffer.
+        transport.set_write_buffer_limits(high=0)  # type: ignore[attr-defined]
         if self.on_connection is not None:
             self.on_connection(self)
 
@@ -216,6 +222,7 @@ class TCPComm(Comm):
         self._protocol = protocol
         self._transport: asyncio.Transport = protocol.transport  # type: ignore[assignment]
         self._closed = False
+        self._write_lock = asyncio.Lock()
         self._local = _sock_address(self._transport.get_extra_info("sockname"))
         self._peer = _sock_address(self._transport.get_extra_info("peername"))
 
@@ -256,8 +263,21 @@ class TCPComm(Comm):
             raise self._closed_error()
         lengths = [frame_nbytes(f) for f in frames]
         prefix = struct.pack(f"<{len(frames) + 1}Q", len(frames), *lengths)
-        write = self._transport.write
-        # No await between these writes: concurrent write() calls never interleave.
+        nbytes = len(prefix) + sum(lengths)
+        if nbytes - len(prefix) < LARGE_FRAME and not self._write_lock.locked():
+            # The common small message: one write, no await before it is all handed
+            # to the transport, so concurrent writers cannot interleave with it.
+            self._transport.write(b"".join([prefix, *frames]) if len(frames) > 1
+                                  else prefix + frames[0])
+            if self._protocol.paused_writing:
+                await self._protocol.drain()
+            return nbytes
+        async with self._write_lock:  # large frames are written over several awaits
+            await self._write_frames(prefix, frames, lengths)
+        return nbytes
+
+    async def _write_frames(self, prefix: bytes, frames: list, lengths: list[int]) -> None:
+        write, protocol = self._transport.write, self._protocol
         pending: list = [prefix]
         for frame, length in zip(frames, lengths):
             if length < LARGE_FRAME:
@@ -266,12 +286,19 @@ class TCPComm(Comm):
             write(b"".join(pending))
             pending = []
             view = memoryview(frame)
-            write(view if view.format == "B" and view.ndim == 1 else view.cast("B"))
+            if view.format != "B" or view.ndim != 1:
+                view = view.cast("B")
+            for start in range(0, length, _CHUNK):
+                if protocol.paused_writing:
+                    await protocol.drain()
+                elif protocol.lost is not None:
+                    raise self._closed_error()
+                # The kernel usually takes the whole chunk: asyncio copies only the rest.
+                write(view[start:start + _CHUNK])
         if pending:
-            write(b"".join(pending) if len(pending) > 1 else pending[0])
-        if self._protocol.paused_writing:
-            await self._protocol.drain()
-        return len(prefix) + sum(lengths)
+            write(b"".join(pending))
+        if protocol.paused_writing:
+            await protocol.drain()
 
     async def close(self) -> None:
         if self._closed:
