@@ -22,7 +22,10 @@ from . import __version__
 __all__ = ["main", "COMMANDS"]
 
 #: subcommand name -> "module:attribute" of its ``click.Command``, imported lazily.
-COMMANDS: dict[str, str] = {}
+COMMANDS: dict[str, str] = {
+    "scheduler": "plait.distributed.cli:scheduler",
+    "worker": "plait.distributed.cli:worker",
+}
 
 
 class LazyGroup(click.Group):

@@ -1,0 +1,210 @@
+"""``plait scheduler`` and ``plait worker``: start a cluster by hand, one command each.
+
+    $ plait scheduler                      # prints its address and the dashboard's
+    $ plait worker 127.0.0.1:8786 --nthreads 8
+    >>> client = Client("127.0.0.1:8786")
+
+Both listen on 127.0.0.1 unless ``--host`` says otherwise. SIGINT (Ctrl-C) and SIGTERM
+shut down cleanly: a worker unregisters before it exits; a scheduler closes its
+workers' streams, and those workers exit too. ``--nworkers N`` starts N worker
+processes and stops them by their pids when it is stopped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import sys
+from typing import Any
+
+import click
+
+__all__ = ["scheduler", "worker"]
+
+logger = logging.getLogger("plait.distributed.cli")
+
+
+def _setup_logging() -> None:
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+
+
+def _say(text: str) -> None:
+    click.echo(text)
+    sys.stdout.flush()
+
+
+def _run(main) -> int:
+    from .loop import new_event_loop
+
+    loop = new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        return loop.run_until_complete(main()) or 0
+    finally:
+        loop.close()
+
+
+def _stop_on_signals(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
+    def handler(signum: int) -> None:
+        logger.info("received %s: shutting down", signal.Signals(signum).name)
+        stop.set()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, handler, sig)
+
+
+def _dashboard_text(sched: Any, host: str) -> str:
+    address = getattr(sched, "dashboard_address", None)
+    http = getattr(sched, "http_server", None)
+    port = getattr(http, "port", None) if http is not None else None
+    if isinstance(address, str) and address and "://" in address:
+        return address
+    if port:
+        return f"http://{host}:{port}/"
+    return str(address) if address else "none"
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Interface to listen on (0.0.0.0 listens on every interface).")
+@click.option("--port", default=8786, show_default=True, type=int,
+              help="Port to listen on; 0 picks a free one.")
+@click.option("--dashboard-address", default=":8787", show_default=True,
+              help="Where the HTTP endpoints (/health) listen, e.g. ':8787' or "
+                   "'127.0.0.1:0'; 'none' for no HTTP server.")
+def scheduler(host: str, port: int, dashboard_address: str) -> None:
+    """Start a plait scheduler; workers and clients connect to the address it prints."""
+    _setup_logging()
+    from .scheduler import Scheduler
+
+    dashboard = None if dashboard_address.lower() in ("none", "") else dashboard_address
+    if dashboard is not None and dashboard.startswith(":"):
+        dashboard = f"{host}{dashboard}"
+
+    async def main() -> int:
+        stop = asyncio.Event()
+        _stop_on_signals(asyncio.get_running_loop(), stop)
+        sched = Scheduler(host=host, port=port, dashboard_address=dashboard)
+        await sched.start()
+        _say(f"plait scheduler at: {sched.address}")
+        _say(f"dashboard at: {_dashboard_text(sched, host)}")
+        await stop.wait()
+        await asyncio.wait_for(sched.close(), 30)
+        _say("plait scheduler closed")
+        return 0
+
+    sys.exit(_run(main))
+
+
+def _parse_resources(text: str | None) -> dict:
+    """``"GPU=2,MEMORY=10e9"`` -> ``{"GPU": 2.0, "MEMORY": 1e10}``."""
+    if not text:
+        return {}
+    out = {}
+    for part in text.replace(" ", ",").split(","):
+        if not part:
+            continue
+        name, sep, value = part.partition("=")
+        try:
+            out[name] = float(value)
+        except ValueError:
+            raise click.BadParameter(
+                f"{part!r} is not NAME=NUMBER (e.g. --resources 'GPU=2,MEMORY=10e9')",
+                param_hint="--resources") from None
+        if not sep or not name:
+            raise click.BadParameter(f"{part!r} is not NAME=NUMBER", param_hint="--resources")
+    return out
+
+
+def _memory_limit_value(text: str) -> Any:
+    """The --memory-limit text as parse_memory_limit takes it (numbers become numbers)."""
+    if text.strip().lower() in ("0", "none", ""):
+        return None
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    return number if 0 < number <= 1 else int(number)
+
+
+@click.command()
+@click.argument("address")
+@click.option("--nthreads", type=int, default=None,
+              help="Threads per worker [default: cores / nworkers].")
+@click.option("--nworkers", type=int, default=1, show_default=True,
+              help="Worker processes to start.")
+@click.option("--memory-limit", default="auto", show_default=True,
+              help="Bytes per worker: '4GB', a fraction of the machine's memory, 'auto' "
+                   "(the machine's memory / nworkers) or 0 for none.")
+@click.option("--name", default=None, help="Worker name (with --nworkers: NAME-0, NAME-1...).")
+@click.option("--local-directory", default=None, help="Directory for scratch files.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--resources", default=None,
+              help="Abstract resources for resources= constraints, e.g. 'GPU=2'.")
+def worker(address: str, nthreads: int | None, nworkers: int, memory_limit: str,
+           name: str | None, local_directory: str | None, host: str,
+           resources: str | None) -> None:
+    """Start plait worker(s) for the scheduler at ADDRESS (e.g. 127.0.0.1:8786)."""
+    _setup_logging()
+    from .cluster.local import cpu_count, parse_memory_limit
+
+    if nworkers < 1:
+        raise click.BadParameter(f"needs at least 1, got {nworkers}", param_hint="--nworkers")
+    if nthreads is not None and nthreads < 1:
+        raise click.BadParameter(f"needs at least 1, got {nthreads}", param_hint="--nthreads")
+    threads = nthreads or max(1, cpu_count() // nworkers)
+    try:
+        limit = parse_memory_limit(_memory_limit_value(memory_limit), nworkers)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--memory-limit") from None
+    if "://" not in address:
+        address = f"tcp://{address}"
+    spec = {"nthreads": threads, "memory_limit": limit, "host": host,
+            "resources": _parse_resources(resources), "local_directory": local_directory}
+    if nworkers == 1:
+        sys.exit(_run(lambda: _one_worker(address, dict(spec, name=name))))
+    sys.exit(_run(lambda: _many_workers(address, spec, nworkers, name)))
+
+
+async def _one_worker(address: str, spec: dict) -> int:
+    from .cluster.worker_process import run_worker
+
+    def ready(w: Any) -> None:
+        _say(f"plait worker at: {w.address}")
+        _say(f"  scheduler: {address}, threads: {w.nthreads}, name: {w.name}")
+
+    try:
+        code = await run_worker(address, spec, on_ready=ready)
+    except OSError as exc:
+        click.echo(f"could not start a worker for {address}: {exc}", err=True)
+        return 1
+    _say("plait worker closed")
+    return code
+
+
+async def _many_workers(address: str, spec: dict, n: int, name: str | None) -> int:
+    from .cluster.worker_process import WorkerProcess
+
+    stop = asyncio.Event()
+    _stop_on_signals(asyncio.get_running_loop(), stop)
+    procs = [WorkerProcess(address, **dict(spec, name=f"{name or os.getpid()}-{i}"))
+             for i in range(n)]
+    results = await asyncio.gather(*[p.start() for p in procs], return_exceptions=True)
+    errors = [r for r in results if isinstance(r, BaseException)]
+    if errors:
+        await asyncio.gather(*[p.close() for p in procs], return_exceptions=True)
+        click.echo(f"could not start {n} workers: {errors[0]}", err=True)
+        return 1
+    for p in procs:
+        _say(f"plait worker at: {p.address} (pid {p.pid}, name {p.name})")
+    while not stop.is_set() and any(p.is_alive() for p in procs):
+        try:
+            await asyncio.wait_for(stop.wait(), 0.5)
+        except asyncio.TimeoutError:
+            pass
+    await asyncio.gather(*[p.close() for p in procs], return_exceptions=True)
+    _say("plait workers closed")
+    return 0

@@ -1,0 +1,350 @@
+"""``LocalCluster``: a scheduler and workers on this machine, started and stopped together.
+
+The scheduler runs in the creating process, on an event loop of its own thread
+(:class:`~plait.distributed.loop.LoopRunner`), or on the caller's loop with
+``asynchronous=True``. With ``processes=True`` (the default) each worker is a separate
+process (:class:`~.worker_process.WorkerProcess`), stopped by its pid when the cluster
+closes; with ``processes=False`` the workers run on the scheduler's loop, in-process, and
+everything talks over ``inproc://`` (no sockets, no copies).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import itertools
+import logging
+import os
+import weakref
+from typing import Any
+
+from plait.utils.sizes import format_bytes, parse_bytes
+
+from ..loop import LoopRunner
+from .worker_process import WorkerProcess
+
+__all__ = ["LocalCluster", "default_sizing", "parse_memory_limit", "cpu_count"]
+
+logger = logging.getLogger("plait.distributed.cluster")
+
+
+def cpu_count() -> int:
+    """Cores this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def total_memory() -> int:
+    import psutil
+
+    return int(psutil.virtual_memory().total)
+
+
+def default_sizing(n_workers: int | None, threads_per_worker: int | None, processes: bool,
+                   cores: int | None = None) -> tuple[int, int]:
+    """``(n_workers, threads_per_worker)`` so that workers x threads = cores.
+
+    >>> default_sizing(None, None, True, cores=8), default_sizing(None, None, False, cores=8)
+    ((8, 1), (1, 8))
+    >>> default_sizing(2, None, True, cores=8), default_sizing(None, 4, True, cores=8)
+    ((2, 4), (2, 4))
+    """
+    cores = cores or cpu_count()
+    if n_workers is not None and (not isinstance(n_workers, int) or n_workers < 0):
+        raise ValueError(f"n_workers must be a non-negative int, got {n_workers!r}")
+    if threads_per_worker is not None and (
+            not isinstance(threads_per_worker, int) or threads_per_worker < 1):
+        raise ValueError(
+            f"threads_per_worker must be a positive int, got {threads_per_worker!r}")
+    if n_workers is None and threads_per_worker is None:
+        return (cores, 1) if processes else (1, cores)
+    if n_workers is None:
+        return max(1, cores // threads_per_worker), threads_per_worker
+    if threads_per_worker is None:
+        return n_workers, max(1, cores // max(n_workers, 1))
+    return n_workers, threads_per_worker
+
+
+def parse_memory_limit(memory_limit: Any, n_workers: int, total: int | None = None) -> int | None:
+    """Bytes per worker from ``"4GB"``, a byte count, a fraction of the machine's memory,
+    ``"auto"`` (the machine's memory shared by ``n_workers``) or None/0 (no limit).
+
+    >>> parse_memory_limit("4GB", 2), parse_memory_limit(None, 2), parse_memory_limit(0, 2)
+    (4000000000, None, None)
+    >>> parse_memory_limit("auto", 4, total=8_000), parse_memory_limit(0.5, 4, total=8_000)
+    (2000, 4000)
+    """
+    if memory_limit is None or memory_limit == 0:
+        return None
+    if memory_limit == "auto":
+        total = total or total_memory()
+        return max(1, total // max(n_workers, 1))
+    if isinstance(memory_limit, float) and 0 < memory_limit <= 1:
+        return int((total or total_memory()) * memory_limit)
+    try:
+        value = parse_bytes(memory_limit)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"memory_limit={memory_limit!r} is not a size: give bytes (4_000_000_000), a "
+            "string ('4GB', '512MiB'), a fraction of the machine's memory (0.5), 'auto' "
+            "or None"
+        ) from exc
+    if value < 0:
+        raise ValueError(f"memory_limit must not be negative, got {memory_limit!r}")
+    return value or None
+
+
+class LocalCluster:
+    """A scheduler plus workers on this machine.
+
+    Parameters
+    ----------
+    n_workers, threads_per_worker : int, optional
+        By default workers x threads = cores: one single-threaded worker per core with
+        processes, one worker with a thread per core without.
+    processes : bool
+        Workers in their own processes (True) or in this process (False).
+    memory_limit : str, int, float or None
+        Per worker: ``"4GB"``, bytes, a fraction of the machine's memory, or ``"auto"``
+        (the machine's memory divided among the workers).
+    host, scheduler_port :
+        Where the scheduler listens (127.0.0.1 and a free port by default).
+    dashboard_address : str, optional
+        Where the scheduler serves HTTP (``/health``); none by default.
+    asynchronous : bool
+        Use ``await LocalCluster(..., asynchronous=True)`` (or ``async with``) inside a
+        running event loop; methods then return awaitables.
+    **worker_kwargs
+        More ``Worker`` arguments (``resources``, ``local_directory``, ...).
+
+    Examples
+    --------
+    >>> with LocalCluster(n_workers=2, processes=False) as cluster:  # doctest: +SKIP
+    ...     print(len(cluster.workers))
+    2
+    """
+
+    def __init__(self, n_workers: int | None = None, threads_per_worker: int | None = None,
+                 processes: bool = True, memory_limit: Any = "auto",
+                 host: str = "127.0.0.1", scheduler_port: int = 0,
+                 dashboard_address: str | None = None, asynchronous: bool = False,
+                 protocol: str | None = None, **worker_kwargs: Any):
+        self.n_workers, self.threads_per_worker = default_sizing(
+            n_workers, threads_per_worker, processes)
+        self.processes = processes
+        self.memory_limit = parse_memory_limit(memory_limit, max(self.n_workers, 1))
+        self.host = host
+        self.scheduler_port = scheduler_port
+        self.dashboard_address = dashboard_address
+        self.asynchronous = asynchronous
+        self.protocol = protocol or ("tcp" if processes else "inproc")
+        self.worker_kwargs = worker_kwargs
+        self.scheduler: Any = None
+        self.workers: dict[Any, Any] = {}
+        self.status = "created"
+        self._names = itertools.count()
+        self._runner: LoopRunner | None = None
+        self._lock: asyncio.Lock | None = None
+        self._procs: list[WorkerProcess] = []
+        # A cluster dropped without close() still leaves no process behind.
+        self._finalizer = weakref.finalize(self, _kill_all, self._procs)
+        if not asynchronous:
+            self._runner = LoopRunner(name="plait-cluster").start()
+            try:
+                self._runner.run_sync(self._start)
+            except BaseException:
+                self._kill_now()
+                raise
+
+    # -- properties --------------------------------------------------------------------
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop | None:
+        """The event loop the scheduler (and in-process workers) run on."""
+        if self._runner is not None:
+            return self._runner.loop
+        return self._loop if hasattr(self, "_loop") else None
+
+    @property
+    def scheduler_address(self) -> str:
+        if self.scheduler is None:
+            raise RuntimeError("the LocalCluster has not started (await it first)")
+        return self.scheduler.address
+
+    @property
+    def dashboard_link(self) -> str | None:
+        """Link to the dashboard: None until plait has a dashboard."""
+        return None
+
+    def _worker_infos(self) -> list[tuple[int, int | None]]:
+        return [(getattr(w, "nthreads", 0), getattr(w, "memory_limit", None))
+                for w in self.workers.values()]
+
+    def __repr__(self) -> str:
+        infos = self._worker_infos()
+        threads = sum(n for n, _ in infos)
+        memory = sum(m or 0 for _, m in infos)
+        address = self.scheduler.address if self.scheduler is not None else None
+        return (f"LocalCluster({address!r}, workers={len(infos)}, threads={threads}, "
+                f"memory={format_bytes(memory)}, status={self.status})")
+
+    def _repr_html_(self) -> str:
+        infos = self._worker_infos()
+        threads = sum(n for n, _ in infos)
+        memory = sum(m or 0 for _, m in infos)
+        address = self.scheduler.address if self.scheduler is not None else "not started"
+        rows = "".join(
+            f"<tr><th style='text-align:left'>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
+            for k, v in [("Scheduler", str(address)), ("Workers", str(len(infos))),
+                         ("Threads", str(threads)), ("Memory", format_bytes(memory)),
+                         ("Processes", str(self.processes)), ("Status", self.status)])
+        return f"<div><strong>LocalCluster</strong><table>{rows}</table></div>"
+
+    # -- sync/async plumbing -----------------------------------------------------------
+
+    def _call(self, coro_fn, *args: Any, timeout: float | None = None) -> Any:
+        if self.asynchronous:
+            return coro_fn(*args)
+        return self._runner.run_sync(coro_fn, *args, timeout=timeout)
+
+    def __await__(self):
+        async def start() -> LocalCluster:
+            if self.status == "created":
+                await self._start()
+            return self
+        return start().__await__()
+
+    async def __aenter__(self) -> LocalCluster:
+        return await self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self._close()
+
+    def __enter__(self) -> LocalCluster:
+        if self.asynchronous:
+            raise TypeError("an asynchronous LocalCluster needs 'async with'")
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    # -- starting ----------------------------------------------------------------------
+
+    async def _start(self) -> None:
+        from ..scheduler import Scheduler
+
+        self._loop = asyncio.get_running_loop()
+        self._lock = asyncio.Lock()
+        self.status = "starting"
+        self.scheduler = Scheduler(host=self.host, port=self.scheduler_port,
+                                   dashboard_address=self.dashboard_address,
+                                   protocol=self.protocol)
+        await self.scheduler.start()
+        try:
+            await self._scale(self.n_workers)
+        except BaseException:
+            await self._close()
+            raise
+        self.status = "running"
+
+    def _worker_spec(self, name: Any) -> dict:
+        spec = {"nthreads": self.threads_per_worker, "name": name,
+                "memory_limit": self.memory_limit, "host": self.host}
+        spec.update(self.worker_kwargs)
+        return spec
+
+    async def _new_worker(self, name: Any) -> Any:
+        spec = self._worker_spec(name)
+        if self.processes:
+            proc = WorkerProcess(self.scheduler.address, **spec)
+            self._procs.append(proc)
+            return await proc.start()
+        from ..worker import Worker
+
+        spec.pop("host", None)
+        return await Worker(self.scheduler.address, **spec).start()
+
+    async def _scale(self, n: int) -> None:
+        if not isinstance(n, int) or n < 0:
+            raise ValueError(f"scale(n) needs a non-negative int, got {n!r}")
+        async with self._lock:
+            if n > len(self.workers):
+                names = [next(self._names) for _ in range(n - len(self.workers))]
+                started = await asyncio.gather(*[self._new_worker(name) for name in names],
+                                               return_exceptions=True)
+                errors = [r for r in started if isinstance(r, BaseException)]
+                for name, result in zip(names, started):
+                    if not isinstance(result, BaseException):
+                        self.workers[name] = result
+                if errors:
+                    raise errors[0]
+            elif n < len(self.workers):
+                # The newest workers go first.
+                leaving = list(self.workers)[n:]
+                await asyncio.gather(*[self._close_worker(name) for name in leaving])
+            self.n_workers = len(self.workers)
+
+    def scale(self, n: int) -> Any:
+        """Have ``n`` workers: start new ones or close the newest."""
+        return self._call(self._scale, n, timeout=120)
+
+    async def _close_worker(self, name: Any) -> None:
+        worker = self.workers.pop(name, None)
+        if worker is None:
+            return
+        await worker.close()
+        if isinstance(worker, WorkerProcess) and worker in self._procs:
+            self._procs.remove(worker)
+
+    # -- closing -----------------------------------------------------------------------
+
+    async def _close(self) -> None:
+        if self.status in ("closing", "closed"):
+            return
+        self.status = "closing"
+        try:
+            names = list(self.workers)
+            await asyncio.gather(*[self._close_worker(name) for name in names],
+                                 return_exceptions=True)
+            if self.scheduler is not None:
+                await asyncio.wait_for(self.scheduler.close(), 10)
+        except Exception:
+            logger.exception("LocalCluster: error while closing")
+        finally:
+            _kill_all(self._procs)
+            self.status = "closed"
+
+    def close(self, timeout: float | None = 30) -> Any:
+        """Close the workers (killing any that linger) and the scheduler."""
+        if self.asynchronous:
+            return self._close()
+        if self._runner is None:
+            return None
+        try:
+            if self.status not in ("closing", "closed"):
+                self._runner.run_sync(self._close, timeout=timeout)
+        except BaseException:
+            self._kill_now()
+            raise
+        finally:
+            runner, self._runner = self._runner, None
+            _kill_all(self._procs)
+            runner.stop()
+        return None
+
+    def _kill_now(self) -> None:
+        _kill_all(self._procs)
+        if self._runner is not None:
+            runner, self._runner = self._runner, None
+            try:
+                runner.stop()
+            except Exception:
+                pass
+        self.status = "closed"
+
+
+def _kill_all(procs: list[WorkerProcess]) -> None:
+    for proc in list(procs):
+        proc.kill()
