@@ -23,13 +23,25 @@ The staged plan
 
     where ``t`` is the intermediate chunk length on each axis: on a growing axis a run
     of whole old chunks, on a shrinking axis a run of whole new chunks, grown from the
-    smallest choice (old, resp. new, chunks) by one common factor as far as the limit
-    allows, so that the intermediate has as few blocks as the limit permits. The
+    smallest choice (old, resp. new, chunks) by one common factor while both stages stay
+    under the limit and an intermediate block stays no larger than the larger of an old
+    and a new block (or a sixteenth of the limit, whichever is more). Every element is
+    copied once per stage whatever the intermediate's block size, so larger blocks would
+    only cost parallelism and memory, and smaller ones would only add tasks. The
     intermediate's boundaries also include the old boundaries on shrinking axes and the
     new ones on growing axes, so no intermediate block straddles a boundary it would
     make a task read twice. For a float64 (8000, 8000) array, (8000, 100) -> (100, 8000)
-    reads 512 MB per direct task; under a 64 MiB limit it goes through (1000, 1000)
-    blocks (64 blocks), and each stage's tasks then read 64 MB.
+    reads 512 MB per direct task; under a 64 MiB limit it goes through (800, 800)
+    blocks (100 of them, 5 MB each, about one old block), and each stage's tasks then
+    read 51 MB.
+
+    Peak memory: when every new block needs a piece of every old block, as here, the
+    whole array is necessarily held at some point (before the first new block exists,
+    all old blocks have been made and most of each is still needed). The limit bounds
+    what one task reads, and hence the peak *beyond* the array: measured at about
+    ``array + limit`` at most (see ``benchmarks/bench_rechunk.py``). Blocks are freed by
+    reference counting as soon as their last reader is done, so no stage outlives its
+    readers.
 
     Two stages are enough: stage 1 never reads more than an old block times the
     growing factors and stage 2 never more than a new block times the shrinking
@@ -167,13 +179,22 @@ def plan_rechunk(old: tuple, new: tuple, itemsize: int, limit: int) -> list:
     shrink = [i for i in range(ndim) if max(new[i]) < max(old[i])]
     grow = [i for i in range(ndim) if i not in shrink]
     elems = limit / itemsize
+    base_grow = {i: max(1, max(old[i])) for i in grow}
+    base_shrink = {i: max(1, max(new[i])) for i in shrink}
+    # Intermediate blocks need not be larger than the larger of an old and a new block
+    # (or a sixteenth of the limit): every element is copied once per stage whatever
+    # their size, and larger ones only cost parallelism and memory.
+    smallest = math.prod(base_grow.values()) * math.prod(base_shrink.values())
+    target = max(math.prod(max(max(c), 1) for c in old),
+                 math.prod(max(max(c), 1) for c in new), elems / 16)
+    factor = math.sqrt(max(1.0, target / max(1, smallest)))
     # Growing axes: budget left after stage 1 reads whole old chunks on shrinking axes.
-    t_grow = _grow({i: max(1, max(old[i])) for i in grow},
-                   {i: max(1, max(new[i])) for i in grow},
-                   elems / max(1, math.prod(max(old[i]) for i in shrink)))
-    t_shrink = _grow({i: max(1, max(new[i])) for i in shrink},
-                     {i: max(1, max(old[i])) for i in shrink},
-                     elems / max(1, math.prod(max(new[i]) for i in grow)))
+    t_grow = _grow(base_grow, {i: max(1, max(new[i])) for i in grow},
+                   min(elems / max(1, math.prod(max(old[i]) for i in shrink)),
+                       math.prod(base_grow.values()) * factor))
+    t_shrink = _grow(base_shrink, {i: max(1, max(old[i])) for i in shrink},
+                     min(elems / max(1, math.prod(max(new[i]) for i in grow)),
+                         math.prod(base_shrink.values()) * factor))
     mid = []
     for i in range(ndim):
         if i in shrink:
