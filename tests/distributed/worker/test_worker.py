@@ -15,7 +15,7 @@ from plait.distributed.comm import deserialize
 from plait.distributed.core import ConnectionPool
 from plait.distributed.worker import Worker, get_worker, rejoin, secede
 
-from .fake_scheduler import FakeScheduler
+from plait.distributed.testing import FakeScheduler
 
 
 def run_async(fn):
