@@ -340,6 +340,7 @@ class SchedulerState(Transitions, Reports, Queries):
         allow_other_workers: bool = False,
         annotations: Mapping[Key, dict] | None = None,
         stimulus_id: str | None = None,
+        **_: Any,
     ) -> Messages:
         """New tasks from ``client``, which holds futures for ``keys``.
 

@@ -33,9 +33,9 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["WorkStealing", "MOVABLE"]
 
-#: Worker-side task states in which a task has not started running and may move.
-MOVABLE = frozenset((None, "released", "forgotten", "waiting", "ready", "constrained",
-                     "fetch", "flight"))
+#: Worker-side task states in which a task has not started running and may move (the
+#: worker drops a task it answers with one of these).
+MOVABLE = frozenset(("waiting", "ready", "constrained"))
 
 
 def _priority(ts: TaskState) -> tuple:

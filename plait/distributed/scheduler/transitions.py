@@ -55,6 +55,7 @@ ARROWS = (
 )
 
 _ACTIVE = frozenset(("waiting", "queued", "no-worker", "processing", "memory"))
+FIRE_AND_FORGET = "fire-and-forget"
 
 
 class Transitions:
@@ -99,6 +100,14 @@ class Transitions:
         }
         for cs in ts.who_wants:
             self._to_client(cs.client_key, msg)
+
+    def _release_fire_and_forget(self, ts: TaskState) -> None:
+        # The pseudo-client "fire-and-forget" holds a key only until it is computed
+        # (or fails): nobody will ever ask for the result.
+        cs = self.clients.get(FIRE_AND_FORGET)
+        if cs is not None and cs in ts.who_wants:
+            ts.who_wants.discard(cs)
+            cs.wants_what.discard(ts)
 
     # -- shared steps ----------------------------------------------------------------
     def _update_slots(self, ws: WorkerState) -> None:
@@ -186,6 +195,8 @@ class Transitions:
             if not waiters and not dts.who_wants and dts.state == "memory":
                 recs[dts.key] = "released"
         if ts.who_wants:
+            self._release_fire_and_forget(ts)
+        if ts.who_wants:
             msg = {"op": "key-in-memory", "key": ts.key, "type": ts.type}
             for cs in ts.who_wants:
                 self._to_client(cs.client_key, msg)
@@ -222,6 +233,8 @@ class Transitions:
         for dts in ts.dependents:
             if dts.state in ("waiting", "queued", "no-worker"):
                 recs[dts.key] = "erred"
+        if ts.who_wants:
+            self._release_fire_and_forget(ts)
         if ts.who_wants:
             self._report_erred(ts)
         elif not ts.dependents:

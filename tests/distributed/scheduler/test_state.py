@@ -223,3 +223,18 @@ def test_add_worker_rejects_duplicates_with_a_clear_error():
     s.state.add_worker(B, name="w")
     with pytest.raises(ValueError, match="unique name"):
         s.state.add_worker(C, name="w")
+
+
+def test_fire_and_forget_keys_run_to_completion_then_are_released():
+    s = sim()
+    s.submit("c", {"a": b"", "b": b""}, {"b": ["a"]}, ["b"])
+    s.deliver(s.state.client_desires_keys(["b"], "fire-and-forget"))
+    s.deliver(s.state.remove_client("c"))  # the client is gone; the work goes on
+    assert s.state.tasks["b"].state in ("waiting", "processing")
+    s.run_until_idle()
+    assert [k for k, _ in s.computed] == ["a", "b"]
+    assert s.state.tasks == {}
+    s.failures["x"] = [ValueError("nobody will see this")]
+    s.submit("fire-and-forget", {"x": b""}, {}, ["x"])
+    s.run_until_idle()
+    assert s.state.tasks == {}
