@@ -75,10 +75,20 @@ def _moments_chunk(part: Any, numeric_only: bool) -> tuple:
     n = x.count()
     mean = x.mean()
     m2 = ((x - mean) ** 2).sum()
-    return n, mean, m2
+    return n, mean, m2, x.isna().sum()
 
 
 def _moments_merge(values: list) -> tuple:
+    n, mean, m2 = _moments_merge3([v[:3] for v in values])
+    nulls = sum(np.asarray(v[3], dtype=float) for v in values)
+    return n, mean, m2, nulls
+
+
+def _moments_combine(values: list) -> tuple:
+    return _moments_merge(values)
+
+
+def _moments_merge3(values: list) -> tuple:
     n = mean = m2 = None
     for nb, mb, m2b in values:
         nb = np.asarray(nb, dtype=float)
@@ -97,12 +107,10 @@ def _moments_merge(values: list) -> tuple:
     return n, mean, m2
 
 
-def _moments_combine(values: list) -> tuple:
-    return _moments_merge(values)
-
-
-def _moments_aggregate(values: list, stat: str, ddof: int, meta: Any) -> Any:
-    n, mean, m2 = _moments_merge(values)
+def _moments_aggregate(values: list, stat: str, ddof: int, meta: Any, skipna: bool = True) -> Any:
+    n, mean, m2, nulls = _moments_merge(values)
+    if not skipna:
+        n = np.where(nulls > 0, 0.0, n)
     with np.errstate(invalid="ignore", divide="ignore"):
         if stat == "mean":
             out = np.where(n > 0, mean, np.nan)
@@ -124,8 +132,11 @@ def _first_chunk_index(values: list) -> Any:
     return values
 
 
-def _moments_aggregate_frame(values: list, stat: str, ddof: int, index: list) -> Any:
-    n, mean, m2 = _moments_merge(values)
+def _moments_aggregate_frame(values: list, stat: str, ddof: int, index: list,
+                             skipna: bool = True) -> Any:
+    n, mean, m2, nulls = _moments_merge(values)
+    if not skipna:
+        n = np.where(nulls > 0, 0.0, n)
     with np.errstate(invalid="ignore", divide="ignore"):
         if stat == "mean":
             out = np.where(n > 0, mean, np.nan)
@@ -178,13 +189,15 @@ def reduce(frame: Any, name: str, axis: Any = None, split_every: Any = None,
             return new_collection(TreeReduce(
                 [frame.expr], _moments_chunk, _moments_combine, _moments_aggregate_frame,
                 meta, split_every, chunk_kwargs={"numeric_only": numeric_only},
-                aggregate_kwargs={"stat": name, "ddof": ddof, "index": index}, label=name))
+                aggregate_kwargs={"stat": name, "ddof": ddof, "index": index,
+                                  "skipna": kwargs.get("skipna", True)}, label=name))
         if meta0.dtype.kind in "Mm" and name == "mean":
             return _datetime_mean(frame, meta, split_every)
         return new_collection(TreeReduce(
             [frame.expr], _moments_chunk, _moments_combine, _moments_aggregate, meta,
             split_every, chunk_kwargs={"numeric_only": False},
-            aggregate_kwargs={"stat": name, "ddof": ddof, "meta": meta}, label=name))
+            aggregate_kwargs={"stat": name, "ddof": ddof, "meta": meta,
+                              "skipna": kwargs.get("skipna", True)}, label=name))
     raise ValueError(f"unknown reduction {name!r}")
 
 

@@ -351,7 +351,10 @@ class Assign(Blockwise):
         return self.frame.divisions
 
     def _child_needs(self, needed: Any) -> dict:
-        out = {d._name: ALL for d in self.dependencies()}
+        out: dict = {}
+        for k, v in self.pairs:
+            if isinstance(v, Expr) and (needed is ALL or k in needed):
+                out[v._name] = ALL
         names = [k for k, _ in self.pairs]
         if needed is ALL:
             out[self.frame._name] = ALL

@@ -15,6 +15,7 @@ from typing import Any, Callable
 import pandas as pd
 
 from ...graph import Alias, Task
+from ...tokenize import tokenize
 from .base import Expr
 from .blockwise import ALL, Blockwise
 
@@ -195,13 +196,27 @@ def _piece(frame: Any, columns: Any) -> Any:
 class FromPandas(Blockwise):
     """Partitions sliced from an in-memory pandas object at row ``locations``."""
 
-    _parameters = ("frame", "locations", "divisions_", "columns_", "selected")
-    _defaults = {"columns_": None, "selected": None}
+    _parameters = ("frame", "locations", "divisions_", "columns_", "selected", "frame_token")
+    _defaults = {"columns_": None, "selected": None, "frame_token": None}
     _row_local = True
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        if self.operands[5] is None:
+            # hash the data once; rewrites of this node reuse the token
+            self.operands[5] = tokenize(self.operands[0])
 
     @property
     def label(self) -> str:
         return "from-pandas"
+
+    @property
+    def _name(self) -> str:
+        name = self._cache.get("name")
+        if name is None:
+            name = f"from-pandas-{tokenize(*self.operands[1:])}"
+            self._cache["name"] = name
+        return name
 
     def _compute_meta(self) -> Any:
         meta = self.frame.iloc[:0]

@@ -206,7 +206,9 @@ def push_projections(roots: list) -> list:
     order = list(walk(roots))
     needs: dict = {r._name: ALL for r in roots}
     for e in reversed(order):  # users before what they use
-        n = needs.get(e._name, ALL)
+        if e._name not in needs:
+            continue  # used only by steps that will be dropped (unread assignments)
+        n = needs[e._name]
         for dep_name, want in e._child_needs(n).items():
             needs[dep_name] = want if dep_name not in needs else _union(needs[dep_name], want)
 

@@ -23,7 +23,7 @@ from .value_counts import vc_aggregate, vc_chunk, vc_combine
 
 __all__ = ["groupby", "DataFrameGroupBy", "SeriesGroupBy"]
 
-_NUMERIC_KINDS = "biufcmM"
+_NUMERIC_KINDS = "biufc"
 
 
 def groupby(frame: Any, by: Any = None, level: Any = None, *, as_index: bool = True,
@@ -204,6 +204,7 @@ class _GroupBy:
     def mean(self, numeric_only: bool = False, skipna: bool = True,
              split_every: int | None = None, **kwargs: Any) -> Any:
         _no_engine(kwargs)
+        self._check_moments(numeric_only, "mean")
         return self._simple("mean", lambda g: g.mean(numeric_only=numeric_only,
                                                       skipna=skipna),
                             numeric_only, split_every, skipna=skipna)
@@ -267,7 +268,7 @@ class _GroupBy:
         return self._simple("nunique", lambda g: g.nunique(dropna=dropna),
                             split_every=split_every, dropna=dropna)
 
-    def _check_moments(self, numeric_only: bool) -> None:
+    def _check_moments(self, numeric_only: bool, how: str = "var/std/sem") -> None:
         columns = self._value_columns()
         if numeric_only:
             columns = self._numeric(columns)
@@ -276,7 +277,7 @@ class _GroupBy:
             dtype = meta.dtype if self._is_series_obj else meta.dtypes[c]
             if getattr(dtype, "kind", "O") in "mM":
                 raise NotImplementedError(
-                    f"group-by var/std/sem of the datetime/timedelta column {c!r} is not "
+                    f"group-by {how} of the datetime/timedelta column {c!r} is not "
                     f"supported; convert it to numbers first (e.g. .astype('int64'))")
 
     def agg(self, func: Any = None, *args: Any, split_every: int | None = None,
@@ -292,11 +293,14 @@ class _GroupBy:
         plan = parse_agg(func, kwargs, columns, series_name=self._series_name())
         if series:
             plan = _series_plan(plan, self._value_columns()[0])
+        meta_obj = self.obj._meta
         for o in plan.outputs:
-            if o.how in ("var", "std", "sem") and not self._is_series_obj:
-                dtype = self.obj._meta.dtypes[o.column]
+            if o.how in ("mean", "var", "std", "sem"):
+                dtype = meta_obj.dtype if self._is_series_obj else meta_obj.dtypes[o.column]
                 if getattr(dtype, "kind", "O") in "mM":
-                    self._check_moments(False)
+                    raise NotImplementedError(
+                        f"group-by {o.how} of the datetime/timedelta column {o.column!r} "
+                        f"is not supported; convert it to numbers first")
         meta = self._meta_of(lambda g: g.agg(func, **kwargs))
         return self._reduce(plan, meta, "agg", split_every)
 

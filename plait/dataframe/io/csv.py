@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import io
 import os
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from .coerce import apply_filters, check_filters, coerce_to_meta, empty_like_meta
 from .dates import combine_dates, split_parse_dates
@@ -88,24 +88,18 @@ class TextReader:
             pass  # kept parts are ordinary columns and are listed in ``columns`` if wanted
         return [c for c in self.file_columns if c in need]
 
-    def pandas_kwargs(self, columns: list) -> dict:
+    def pandas_kwargs(self, columns: list, as_text: Sequence = ()) -> dict:
+        """pandas' options for reading output ``columns``; ``as_text`` columns are
+        forced to text (pandas infers text much faster than it converts to it, so this
+        is only for blocks where inference went astray)."""
         kw = dict(self.kwargs)
         usecols = self.file_columns_for(columns)
         if usecols != list(self.file_columns) or self.user_usecols is not None:
             kw["usecols"] = usecols
         dtype = {c: d for c, d in self.user_dtype.items() if c in usecols} \
             if isinstance(self.user_dtype, dict) else self.user_dtype
-        if isinstance(dtype, dict):
-            # text columns are forced to stay text: a block of digits-only names must
-            # not come back as integers
-            converters = kw.get("converters") or {}
-            dates = self.plain_dates if isinstance(self.plain_dates, list) else []
-            for c in usecols:
-                if c in dtype or c in converters or c in dates or c not in self.meta.columns:
-                    continue
-                d = self.meta[c].dtype
-                if _is_text(d):
-                    dtype[c] = d
+        if as_text and isinstance(dtype, dict):
+            dtype.update({c: self.meta[c].dtype for c in as_text})
         if dtype:
             kw["dtype"] = dtype
         if self.plain_dates is not None:
@@ -151,10 +145,27 @@ class TextReader:
             df = df[columns]
         return df
 
+    def _text_gone_astray(self, df: Any) -> list:
+        """Text columns of meta that this block parsed as something else (a block of
+        digits-only codes comes back as integers, a block of blanks as floats)."""
+        converters = self.kwargs.get("converters") or {}
+        named = self.user_dtype if isinstance(self.user_dtype, dict) else {}
+        return [c for c in df.columns
+                if c in self.meta.columns and c not in named and c not in converters
+                and _is_text(self.meta[c].dtype) and not _is_text(df[c].dtype)]
+
     def _parse(self, data: bytes, columns: list, where: str) -> Any:
+        df = self._parse_once(data, columns, where)
+        astray = self._text_gone_astray(df)
+        if astray:  # read again, keeping those columns' text as it is ("007" stays)
+            df = self._parse_once(data, columns, where, astray)
+        return df
+
+    def _parse_once(self, data: bytes, columns: list, where: str,
+                    as_text: Sequence = ()) -> Any:
         from pandas.errors import EmptyDataError, ParserError
 
-        kw = self.pandas_kwargs(columns)
+        kw = self.pandas_kwargs(columns, as_text)
         try:
             return self.func(io.BytesIO(data), **kw)
         except EmptyDataError:
