@@ -534,6 +534,8 @@ def sort(a: Any, axis: int = -1, kind: Any = None, order: Any = None) -> Array:
     if axis is None:
         x, axis = _ravel(x), 0
     axis = normalize_axis_index(axis, x.ndim)
+    if order is not None and x.dtype.names is None:
+        raise ValueError("Cannot specify order when the array has no fields.")
     if x.numblocks[axis] > 1:
         x = x.rechunk({axis: -1})
     ind = tuple(range(x.ndim))
