@@ -13,6 +13,7 @@ so data nobody can ask for any more is freed on the workers.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import threading
 from typing import Any, Callable
 
@@ -23,8 +24,11 @@ __all__ = ["Future", "FutureState", "FutureCancelledError", "FutureLostError"]
 PENDING, FINISHED, ERROR, CANCELLED, LOST = "pending", "finished", "error", "cancelled", "lost"
 
 
-class FutureCancelledError(asyncio.CancelledError):
-    """The result of a cancelled future was asked for."""
+class FutureCancelledError(concurrent.futures.CancelledError):
+    """The result of a cancelled future was asked for.
+
+    (A ``concurrent.futures.CancelledError``, an ordinary Exception: asyncio's own
+    CancelledError would cancel the coroutine that reports it.)"""
 
     def __init__(self, key: Any, reason: str | None = None):
         self.key = key

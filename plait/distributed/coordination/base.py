@@ -32,8 +32,7 @@ class Primitive:
             self._client = get_client()
         return self._client
 
-    def _call(self, op: str, then: Callable[[Any], Any] | None = None,
-              timeout: float | None = None, **kwargs: Any) -> Any:
+    def _call(self, op: str, then: Callable[[Any], Any] | None = None, **kwargs: Any) -> Any:
         """Call the scheduler's ``op`` handler; ``then(reply)`` shapes the result.
         Awaitable on an asynchronous client, blocking otherwise."""
         client = self.client

@@ -43,6 +43,9 @@ class FakeScheduler(Server):
         self.streams: dict = {}
         self.errors: dict = {}
         self.log: list = []
+        from plait.distributed.coordination import SCHEDULER_EXTENSIONS
+
+        self.extensions = [ext(self) for ext in SCHEDULER_EXTENSIONS]
 
     async def register_client(self, comm: Any, client: str, **kw: Any) -> Any:
         await comm.write({"status": "OK", "time": 0.0})
@@ -115,6 +118,9 @@ class FakeScheduler(Server):
         self.log.append(("desire", list(keys), holder or client))
         for k in keys:
             self.wanted.setdefault(k, set()).add(holder or client)
+            if k in self.data:
+                self._report({"op": "key-in-memory", "key": k,
+                              "type": type(self.data[k]).__name__})
 
     def cancel_keys(self, keys: list, client: str, **kw: Any) -> None:
         for k in keys:
