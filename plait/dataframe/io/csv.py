@@ -26,7 +26,7 @@ from typing import Any, Callable, Sequence
 
 from .coerce import apply_filters, check_filters, coerce_to_meta, empty_like_meta
 from .dates import combine_dates, split_parse_dates
-from .files import Block, codec_for, expand_paths, plan_blocks, read_block, read_head
+from .files import Block, codec_for, expand_paths, open_block, plan_blocks, read_head
 
 __all__ = ["read_csv", "read_table", "read_fwf", "TextReader"]
 
@@ -116,20 +116,17 @@ class TextReader:
         columns = meta_cols if columns is None else list(columns)
         filters = check_filters(filters)
         wanted = list(dict.fromkeys(list(columns) + [f[0] for f in filters]))
-        data = read_block(block, self.delimiter)
-        if not block.first and data:
-            data = self.header + data
         where = _where(block)
-        if not data.strip():
-            return empty_like_meta(self.meta, columns)
         parse_cols = [c for c in wanted if c != self.path_column]
         if not self.file_columns_for(parse_cols):
             # only the path column (or nothing) is wanted: parse the cheapest column
             # to learn the number of rows
-            probe = self.file_columns[:1]
-            df = self._parse(data, probe, where)[[]]
+            df = self._parse(block, self.file_columns[:1], where)
+            df = None if df is None else df[[]]
         else:
-            df = self._parse(data, parse_cols, where)
+            df = self._parse(block, parse_cols, where)
+        if df is None:
+            return empty_like_meta(self.meta, columns)
         if len(df) == 0:
             return empty_like_meta(self.meta, columns)
         df = combine_dates(df, self.combos, self.keep_date_col, self.date_format)
@@ -154,24 +151,26 @@ class TextReader:
                 if c in self.meta.columns and c not in named and c not in converters
                 and _is_text(self.meta[c].dtype) and not _is_text(df[c].dtype)]
 
-    def _parse(self, data: bytes, columns: list, where: str) -> Any:
-        df = self._parse_once(data, columns, where)
-        astray = self._text_gone_astray(df)
+    def _parse(self, block: Block, columns: list, where: str) -> Any:
+        df = self._parse_once(block, columns, where)
+        astray = [] if df is None else self._text_gone_astray(df)
         if astray:  # read again, keeping those columns' text as it is ("007" stays)
-            df = self._parse_once(data, columns, where, astray)
+            df = self._parse_once(block, columns, where, astray)
         return df
 
-    def _parse_once(self, data: bytes, columns: list, where: str,
+    def _parse_once(self, block: Block, columns: list, where: str,
                     as_text: Sequence = ()) -> Any:
+        """The block parsed by pandas, or None when it holds no rows."""
         from pandas.errors import EmptyDataError, ParserError
 
         kw = self.pandas_kwargs(columns, as_text)
         try:
-            return self.func(io.BytesIO(data), **kw)
+            with open_block(block, self.header, self.delimiter) as stream:
+                if stream is None:
+                    return None
+                return self.func(stream, **kw)
         except EmptyDataError:
-            import pandas as pd
-
-            return pd.DataFrame()
+            return None
         except ParserError as exc:
             raise ParserError(f"{self.name}: {exc} (in {where})") from exc
         except (ValueError, TypeError, OverflowError) as exc:

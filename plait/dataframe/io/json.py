@@ -46,7 +46,7 @@ class JSONReader:
     def parse(self, data: bytes) -> Any:
         import pandas as pd
 
-        if not data.strip():
+        if not data or data.isspace():
             return pd.DataFrame()
         text = io.StringIO(data.decode(self.encoding))
         return self.engine(text, orient=self.orient, lines=self.lines, **self.kwargs)
