@@ -4,7 +4,8 @@ the pandas API, built on a logical expression layer (see ``expr/``).
 ``import plait.dataframe as dd`` then ``dd.from_pandas``, ``dd.read_csv``, ...
 """
 
-from .convert import to_datetime, to_numeric
+from ..collection import compute, persist
+from .convert import isna, to_datetime, to_numeric, to_timedelta
 from .core import DataFrame, Index, Scalar, Series, map_partitions, new_collection
 from .creation import from_array, from_delayed, from_dict, from_map, from_pandas, to_delayed
 
@@ -13,16 +14,20 @@ __all__ = [
     "Index",
     "Scalar",
     "Series",
+    "compute",
     "from_array",
     "from_delayed",
     "from_dict",
     "from_map",
     "from_pandas",
+    "isna",
     "map_partitions",
     "new_collection",
+    "persist",
     "to_datetime",
     "to_delayed",
     "to_numeric",
+    "to_timedelta",
 ]
 
 # --- io (owned by the io helper) ---

@@ -12,7 +12,7 @@ from .core import new_collection
 from .expr import Blockwise, MapPartitions, TreeReduce
 from .meta import emulate
 
-__all__ = ["to_array", "to_datetime", "to_numeric", "sample"]
+__all__ = ["to_array", "to_datetime", "to_numeric", "to_timedelta", "isna", "sample"]
 
 
 def _values(part: Any) -> np.ndarray:
@@ -100,6 +100,33 @@ def _datetime_meta(meta: Any, kwargs: dict) -> Any:
         if isinstance(meta, pd.Index):
             return pd.DatetimeIndex([], dtype=dtype, name=meta.name)
         return pd.Series([], dtype=dtype, index=meta.index, name=meta.name)
+
+
+def _to_timedelta(part: Any, unit: Any, errors: str) -> Any:
+    return pd.to_timedelta(part, unit=unit, errors=errors)
+
+
+def to_timedelta(arg: Any, unit: Any = None, errors: str = "raise") -> Any:
+    """``pandas.to_timedelta`` partition by partition (Series); pandas objects and
+    scalars are converted at once."""
+    from .frame_base import FrameBase
+
+    if not isinstance(arg, FrameBase):
+        return pd.to_timedelta(arg, unit=unit, errors=errors)
+    meta = emulate(_to_timedelta, arg._meta, unit or "ns", errors) \
+        if arg._meta.dtype.kind in "iuf" else \
+        pd.Series([], dtype="m8[ns]", index=arg._meta.index, name=arg._meta.name)
+    return new_collection(MapPartitions(_to_timedelta, arg.expr, unit, errors, meta=meta,
+                                        label="to-timedelta", row_local=True))
+
+
+def isna(arg: Any) -> Any:
+    """``pandas.isna`` for collections (element-wise) and anything else."""
+    from .frame_base import FrameBase
+
+    if isinstance(arg, FrameBase):
+        return arg.isna()
+    return pd.isna(arg)
 
 
 def _to_numeric(part: Any, errors: str, downcast: Any, dtype: Any = None) -> Any:

@@ -53,9 +53,8 @@ def new_collection(expr: Expr) -> Any:
 
 def to_expr(obj: Any) -> Any:
     """The expression behind a collection; other values are returned as they are."""
-    if isinstance(obj, (FrameBase, Scalar)):
-        return obj.expr
-    return obj
+    e = getattr(obj, "_expr", None) if hasattr(type(obj), "__plait_graph__") else None
+    return e if isinstance(e, Expr) else obj
 
 
 # -- finalizing --------------------------------------------------------------------------

@@ -389,6 +389,10 @@ class FrameBase(_Base):
 
     to_plait_array = to_dask_array
 
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        out = np.asarray(self.compute())
+        return out.astype(dtype) if dtype is not None else out
+
     @property
     def values(self) -> Any:
         """The values as a plait array with unknown chunk lengths."""
@@ -402,6 +406,60 @@ class FrameBase(_Base):
         from .convert import sample
 
         return sample(self, frac=frac, replace=replace, random_state=random_state, n=n)
+
+
+class _Flex:
+    """``a.<name>(b, **kwargs)``: pandas' named operators (``add(other,
+    fill_value=0)``), applied partition by partition."""
+
+    __slots__ = ("name", "kwargs")
+
+    def __init__(self, name: str, kwargs: dict):
+        self.name = name
+        self.kwargs = kwargs
+
+    def __call__(self, a: Any, b: Any) -> Any:
+        return getattr(a, self.name)(b, **self.kwargs)
+
+    @property
+    def __name__(self) -> str:
+        return self.name
+
+    def __reduce__(self):
+        return (_Flex, (self.name, self.kwargs))
+
+    def __plait_tokenize__(self) -> Any:
+        from ..tokenize import tokenize
+
+        return ("flex", self.name, tokenize(self.kwargs))
+
+
+_FLEX = ["add", "sub", "mul", "div", "truediv", "floordiv", "mod", "pow", "radd", "rsub",
+         "rmul", "rdiv", "rtruediv", "rfloordiv", "rmod", "rpow", "lt", "gt", "le", "ge",
+         "eq", "ne"]
+
+
+def _make_flex(name: str) -> Callable:
+    def method(self: Any, other: Any, axis: Any = "columns", level: Any = None,
+               fill_value: Any = None) -> Any:
+        if level is not None:
+            raise NotImplementedError(f"{name}(level=...) is not supported")
+        kwargs: dict = {}
+        if fill_value is not None:
+            kwargs["fill_value"] = fill_value
+        if isinstance(self._meta, pd.DataFrame):
+            if axis in (0, "index"):
+                raise NotImplementedError(
+                    f"{name}(axis='index') would align a Series with the rows of every "
+                    "partition; write it with map_partitions, or use axis='columns'")
+            kwargs["axis"] = "columns"
+        if isinstance(other, (list, tuple)):
+            other = np.asarray(other)
+        return elemwise(_Flex(name, kwargs), self, other)
+
+    method.__name__ = name
+    method.__doc__ = f"``{name}`` as in pandas (element-wise, aligned on the index)."
+    return method
 
 
 def _bind_operators(cls: type) -> None:
@@ -438,6 +496,8 @@ def _make_unary(op: Callable) -> Callable:
 
 _bind_operators(FrameBase)
 _bind_operators(Scalar)
+for _name in _FLEX:
+    setattr(FrameBase, _name, _make_flex(_name))
 FrameBase.__hash__ = _Base.__hash__  # type: ignore[method-assign]
 Scalar.__hash__ = _Base.__hash__  # type: ignore[method-assign]
 

@@ -25,12 +25,11 @@ def _check_divisions(c: Any, result: Any) -> None:
 
 
 def _compute(x: Any, scheduler: str, check_meta: bool, check_divisions: bool) -> Any:
-    from .core import Scalar, _Base
-
-    if not isinstance(x, _Base):
+    # duck-typed: pytest's doctest import may load a second copy of the classes
+    if not (hasattr(type(x), "__plait_graph__") and hasattr(x, "_meta")):
         return x
     result = x.compute(scheduler=scheduler)
-    if check_meta and not isinstance(x, Scalar):
+    if check_meta and isinstance(x._meta, (pd.DataFrame, pd.Series, pd.Index)):
         meta = x._meta
         if isinstance(meta, pd.DataFrame):
             assert list(meta.columns) == list(result.columns), \

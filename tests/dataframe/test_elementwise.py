@@ -153,3 +153,17 @@ def test_to_datetime_to_numeric(ddf_pair):
     frame = dd.from_pandas(pd.DataFrame({"year": [2020, 2021], "month": [1, 2],
                                          "day": [3, 4]}), npartitions=2)
     assert_eq(dd.to_datetime(frame), pd.to_datetime(frame.compute()))
+
+
+@pytest.mark.parametrize("name", ["add", "sub", "mul", "div", "truediv", "floordiv", "mod",
+                                  "pow", "radd", "rsub", "rdiv", "lt", "gt", "le", "ge",
+                                  "eq", "ne"])
+def test_named_operators(ddf_pair, name):
+    df, pdf = ddf_pair
+    num, pnum = df[["x", "y"]], pdf[["x", "y"]]
+    assert_eq(getattr(num, name)(2), getattr(pnum, name)(2))
+    assert_eq(getattr(df.y, name)(df.x), getattr(pdf.y, name)(pdf.x))
+    if name in ("add", "sub", "mul", "div", "radd"):
+        assert_eq(getattr(df.y, name)(df.x, fill_value=0),
+                  getattr(pdf.y, name)(pdf.x, fill_value=0))
+        assert_eq(getattr(num, name)(num, fill_value=1), getattr(pnum, name)(pnum, fill_value=1))

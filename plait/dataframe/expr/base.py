@@ -202,7 +202,7 @@ class Expr:
                 text = f"<pandas {type(op).__name__} {op.shape}>"
             if len(text) > 60:
                 text = text[:57] + "..."
-            out.append(f"{p}={text}")
+            out.append(f"{p.strip('_')}={text}")
         return out
 
     def tree_repr(self, indent: int = 0, seen: set | None = None) -> str:
