@@ -39,6 +39,8 @@ def test_column_selection_does_not_change_values_and_is_pushed_down():
     pd.testing.assert_series_equal(df.x.compute(scheduler="sync"), full.x)
     got = df.groupby(df.id).x.sum().compute(scheduler="sync")
     pd.testing.assert_series_equal(got, full.groupby(full.id).x.sum())
+    pd.testing.assert_frame_equal(df[df.x > 0.5][["id", "x"]].compute(scheduler="sync"),
+                                  full[full.x > 0.5][["id", "x"]])
     # without a seed the frame is still the same every time it is computed
     free = plait.datasets.timeseries(end="2000-01-02", freq="1h")
     pd.testing.assert_frame_equal(free.compute(scheduler="sync"),

@@ -45,6 +45,7 @@ class TextReader:
     """
 
     supports_filters = True
+    filters_exact = True  # the same pandas comparisons as the filter step
 
     def __init__(self, name: str, func: Callable, kwargs: dict, header: bytes, meta: Any,
                  file_columns: list, user_dtype: dict, user_usecols: Any, combos: dict,

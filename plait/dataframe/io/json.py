@@ -22,6 +22,7 @@ class JSONReader:
     """Reads one :class:`~.files.Block` of a JSON file into a pandas DataFrame."""
 
     supports_filters = True
+    filters_exact = True  # the same pandas comparisons as the filter step
 
     def __init__(self, engine: Callable, orient: str, lines: bool, kwargs: dict, meta: Any,
                  path_column: str | None, path_dtype: Any, path_converter: Callable | None,

@@ -54,7 +54,7 @@ def test_every_blocksize_reads_each_row_once(tmp_path):
     path = write(tmp_path, frame(40))
     expect = pd.read_csv(path)
     size = os.path.getsize(path)
-    for blocksize in (1, 7, 31, 32, 33, 100, size - 1, size, size + 1):
+    for blocksize in (3, 7, 31, 32, 33, 100, size - 1, size, size + 1):
         got = collect(dd.read_csv(path, blocksize=blocksize))
         pd.testing.assert_frame_equal(got, expect, obj=f"blocksize={blocksize}")
 
@@ -252,6 +252,8 @@ def test_filters_pushed_into_reader(tmp_path):
     expect = pd.read_csv(path)
     expect = expect[expect.x > 0]
     pd.testing.assert_frame_equal(got.reset_index(drop=True), expect.reset_index(drop=True))
+    reads = [e for e in walk([ddf[ddf.x > 0].optimize().expr]) if isinstance(e, FromParts)]
+    assert reads and reads[0].filters == [("x", ">", 0)]
     reader = ddf.expr.reader
     part = ddf.expr.parts[0]
     direct = reader(part, columns=["id", "x"], filters=[("x", ">", 0), ("name", "in", ["bob"])])
