@@ -1,0 +1,17 @@
+"""Statistics of plait dataframes that need more than one pass of a simple reduction:
+approximate quantiles, describe, value counts, distinct values, arg-extremes, running
+totals, correlation and covariance, n largest/smallest, mode.
+
+The collections call these as ``stats.<name>(obj, ...)`` with pandas' signature after
+``obj``. Modules: :mod:`.quantile`, :mod:`.describe`, :mod:`.counts` (value_counts,
+nunique, unique, mode), :mod:`.extremes` (idxmin/idxmax, nlargest/nsmallest),
+:mod:`.cumulative`, :mod:`.correlation`.
+"""
+
+from .counts import mode, nunique, unique, value_counts
+from .cumulative import cumulative
+from .extremes import idxmax, idxmin, nlargest, nsmallest
+from .quantile import quantile
+
+__all__ = ["quantile", "value_counts", "nunique", "unique", "mode", "cumulative",
+           "idxmin", "idxmax", "nlargest", "nsmallest"]

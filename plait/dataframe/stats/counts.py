@@ -1,0 +1,213 @@
+"""Counting values: ``value_counts``, ``nunique`` (exact), ``unique`` and ``mode``.
+
+All are tree reductions over per-partition distinct values: counts of each value (or
+row, for ``DataFrame.value_counts``) are added where equal, in first-appearance order,
+so the final ordering rules (stable sort by count) break ties the way pandas does.
+
+>>> import pandas as pd
+>>> parts = [pd.Series(["a", "b", "a"]), pd.Series(["b", "b"])]
+>>> _vc_aggregate([_vc_chunk(p, dropna=True) for p in parts], sort=True,
+...               ascending=False, normalize=False, name=None).to_dict()
+{'b': 3, 'a': 2}
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ._tree import is_frame, tree
+
+__all__ = ["value_counts", "nunique", "unique", "mode"]
+
+
+# -- value_counts -------------------------------------------------------------------------
+
+def _vc_chunk(part: Any, dropna: bool, subset: Any = None) -> pd.Series:
+    if isinstance(part, pd.DataFrame):
+        return part.value_counts(subset=subset, sort=False, dropna=dropna)
+    return part.value_counts(sort=False, dropna=dropna)
+
+
+def _vc_combine(parts: list[pd.Series]) -> pd.Series:
+    kept = [p for p in parts if len(p)] or parts[:1]
+    if len(kept) == 1:
+        return kept[0]
+    cat = pd.concat(kept)
+    levels = list(range(cat.index.nlevels))
+    return cat.groupby(level=levels if len(levels) > 1 else 0, sort=False, dropna=False,
+                       observed=False).sum()
+
+
+def _vc_aggregate(parts: list[pd.Series], sort: bool, ascending: bool, normalize: bool,
+                  name: Any, meta: Any = None) -> pd.Series:
+    counts = _vc_combine(parts)
+    if sort:
+        counts = counts.sort_values(ascending=ascending, kind="stable")
+    if normalize:
+        total = counts.sum()
+        counts = counts / total if total else counts.astype("float64")
+        counts.name = "proportion"
+    else:
+        counts = counts.astype("int64")
+        counts.name = "count"
+    if meta is not None:
+        counts.index.names = meta.index.names
+    return counts
+
+
+def value_counts(obj: Any, *args: Any, normalize: bool = False, sort: bool = True,
+                 ascending: bool = False, bins: Any = None, dropna: bool = True,
+                 subset: Any = None, split_every: int | None = None,
+                 split_out: Any = None) -> Any:
+    """Counts of each distinct value (Series) or row (DataFrame), like pandas."""
+    if args:
+        raise TypeError("value_counts takes keyword arguments only "
+                        "(normalize=, sort=, ascending=, dropna=)")
+    if bins is not None:
+        raise NotImplementedError("value_counts(bins=...) is not supported; cut the values "
+                                  "first (map_partitions(pd.cut, ...))")
+    if split_out not in (None, 1, False, True):
+        raise NotImplementedError("value_counts(split_out>1) needs a shuffle, which is not "
+                                  "available yet")
+    meta_obj = obj._meta
+    if is_frame(obj):
+        meta = meta_obj.value_counts(subset=subset, normalize=normalize, sort=sort,
+                                     ascending=ascending, dropna=dropna)
+    else:
+        meta = meta_obj.value_counts(normalize=normalize, sort=sort, ascending=ascending,
+                                     dropna=dropna)
+    meta = meta.iloc[:0]
+    return tree(obj, _vc_chunk, _vc_combine, _vc_aggregate, meta, split_every,
+                chunk_kwargs={"dropna": dropna, **({"subset": subset} if is_frame(obj)
+                                                   else {})},
+                aggregate_kwargs={"sort": sort, "ascending": ascending,
+                                  "normalize": normalize, "name": meta.name, "meta": meta},
+                label="value-counts")
+
+
+# -- distinct values ----------------------------------------------------------------------
+
+def _distinct_chunk(part: Any, columns: tuple | None) -> Any:
+    if columns is None:
+        return part.drop_duplicates() if not isinstance(part, pd.Index) else part.unique()
+    return {c: part[c].drop_duplicates() for c in columns}
+
+
+def _distinct_combine(parts: list) -> Any:
+    if isinstance(parts[0], dict):
+        return {c: _distinct_combine([p[c] for p in parts]) for c in parts[0]}
+    kept = [p for p in parts if len(p)] or parts[:1]
+    if len(kept) == 1:
+        return kept[0]
+    if isinstance(kept[0], pd.Index):
+        return kept[0].append(kept[1:]).unique()
+    return pd.concat(kept).drop_duplicates()
+
+
+def _nunique_aggregate(parts: list, dropna: bool, meta: Any) -> Any:
+    merged = _distinct_combine(parts)
+    if isinstance(merged, dict):
+        return pd.Series({c: int(v.nunique(dropna=dropna)) for c, v in merged.items()},
+                         index=meta.index, dtype="int64", name=meta.name)
+    return int(pd.Series(merged).nunique(dropna=dropna))
+
+
+def nunique(obj: Any, axis: Any = 0, dropna: bool = True,
+            split_every: int | None = None) -> Any:
+    """Exact number of distinct values (per column for a DataFrame)."""
+    if axis not in (0, "index"):
+        raise NotImplementedError("nunique(axis=1) is not supported; use "
+                                  "map_partitions(lambda df: df.nunique(axis=1))")
+    frame = is_frame(obj)
+    meta = obj._meta.nunique(dropna=dropna)
+    if frame:
+        meta = meta.astype("int64")
+    columns = tuple(obj._meta.columns) if frame else None
+    return tree(obj, _distinct_chunk, _distinct_combine, _nunique_aggregate,
+                meta if frame else np.int64(0), split_every,
+                chunk_kwargs={"columns": columns},
+                aggregate_kwargs={"dropna": dropna, "meta": meta}, label="nunique")
+
+
+def _unique_aggregate(parts: list, name: Any) -> pd.Series:
+    merged = _distinct_combine(parts)
+    values = merged if isinstance(merged, pd.Index) else merged
+    return pd.Series(np.asarray(values) if isinstance(values, pd.Index) else values.array,
+                     name=name)
+
+
+def unique(obj: Any, split_every: int | None = None, split_out: Any = None) -> Any:
+    """The distinct values in first-appearance order, as a Series (like Dask).
+
+    ``Series.unique`` in pandas gives an array; here the result is a one-partition
+    Series named like the input with a fresh 0..n-1 index.
+    """
+    if split_out not in (None, 1, False, True):
+        raise NotImplementedError("unique(split_out>1) needs a shuffle, which is not "
+                                  "available yet")
+    meta_obj = obj._meta
+    meta = pd.Series(meta_obj.array if not isinstance(meta_obj, pd.Index)
+                     else meta_obj.array, name=meta_obj.name).iloc[:0]
+    return tree(obj, _distinct_chunk, _distinct_combine, _unique_aggregate, meta,
+                split_every, chunk_kwargs={"columns": None},
+                aggregate_kwargs={"name": meta_obj.name}, label="unique")
+
+
+# -- mode ---------------------------------------------------------------------------------
+
+def _mode_chunk(part: Any, dropna: bool, columns: tuple | None) -> Any:
+    if columns is None:
+        return part.value_counts(sort=False, dropna=dropna)
+    return {c: part[c].value_counts(sort=False, dropna=dropna) for c in columns}
+
+
+def _mode_combine(parts: list) -> Any:
+    if isinstance(parts[0], dict):
+        return {c: _vc_combine([p[c] for p in parts]) for c in parts[0]}
+    return _vc_combine(parts)
+
+
+def _modes(counts: pd.Series, meta: pd.Series) -> pd.Series:
+    if len(counts) == 0:
+        return meta.iloc[:0].reset_index(drop=True)
+    top = counts[counts == counts.max()].index
+    try:
+        top = top.sort_values()
+    except TypeError:
+        pass
+    return pd.Series(top, name=meta.name).astype(meta.dtype)
+
+
+def _mode_aggregate(parts: list, meta: Any) -> Any:
+    merged = _mode_combine(parts)
+    if isinstance(merged, dict):
+        cols = {c: _modes(v, meta[c]) for c, v in merged.items()}
+        out = pd.concat(cols, axis=1) if cols else meta
+        out.columns = meta.columns
+        return out.astype({c: meta.dtypes[c] for c in meta.columns
+                           if not out[c].isna().any()})
+    return _modes(merged, meta)
+
+
+def mode(obj: Any, dropna: bool = True, axis: Any = 0, numeric_only: bool = False,
+         split_every: int | None = None) -> Any:
+    """The most frequent value(s), sorted (per column for a DataFrame, NaN-padded)."""
+    if axis not in (0, "index"):
+        raise NotImplementedError("mode(axis=1) is not supported")
+    frame = is_frame(obj)
+    if frame:
+        meta_obj = obj._meta
+        if numeric_only:
+            cols = [c for c in meta_obj.columns if meta_obj.dtypes[c].kind in "biufc"]
+            obj, meta_obj = obj[cols], meta_obj[cols]
+        meta = meta_obj.mode(dropna=dropna).iloc[:0]
+        columns = tuple(meta_obj.columns)
+    else:
+        meta = obj._meta.mode(dropna=dropna).iloc[:0]
+        columns = None
+    return tree(obj, _mode_chunk, _mode_combine, _mode_aggregate, meta, split_every,
+                chunk_kwargs={"dropna": dropna, "columns": columns},
+                aggregate_kwargs={"meta": meta}, label="mode")
