@@ -400,6 +400,19 @@ class FrameBase(_Base):
 
         return to_array(self, lengths=None)
 
+    def to_csv(self, filename: Any, **kwargs: Any) -> Any:
+        """Write CSV files, one per partition or ``single_file=True`` (see
+        :func:`plait.dataframe.to_csv`)."""
+        from .io import to_csv
+
+        return to_csv(self, filename, **kwargs)
+
+    def to_json(self, url_path: Any, **kwargs: Any) -> Any:
+        """Write JSON files, one per partition (see :func:`plait.dataframe.to_json`)."""
+        from .io import to_json
+
+        return to_json(self, url_path, **kwargs)
+
     def sample(self, frac: float | None = None, replace: bool = False,
                random_state: Any = None, n: Any = None) -> Any:
         """A random fraction ``frac`` of the rows of every partition."""

@@ -271,3 +271,16 @@ def test_plan_results_under_schedulers(scheduler):
     p = r.frame()
     p = p[p.c1 >= 0]
     assert_eq(q, (p.c2 * p.c3).to_frame("z").sum(), scheduler=scheduler)
+
+
+def test_readers_merged_across_results():
+    r = Reader()
+    df = make(r)
+    a = df.c1.sum()
+    b = df.c2.max()
+    c = df.c1.min()
+    plait.compute(a, b, c, scheduler="sync")
+    assert len(r.calls) == 4 and {x[1] for x in r.calls} == {("c1", "c2")}
+    r.calls.clear()
+    plait.compute(df + 1, df[["c1"]] * 2, scheduler="sync")
+    assert len(r.calls) == 4 and {x[1] for x in r.calls} == {None}

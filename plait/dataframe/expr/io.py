@@ -237,8 +237,9 @@ class FromPandas(Blockwise):
     def _task(self, key: Any, i: int) -> Task:
         j = self._indices()[i]
         start, stop = self.locations[j], self.locations[j + 1]
-        part = self.frame.iloc[start:stop]
-        return Task(key, _piece, part, self.columns_)
+        frame = self.frame if self.columns_ is None else self.frame[self.columns_]
+        # the task holds only its own rows and columns (what a process pool ships)
+        return Task(key, _piece, frame.iloc[start:stop], None)
 
     def _child_needs(self, needed: Any) -> dict:
         return {}

@@ -75,26 +75,30 @@ def _merge_readers(roots: list) -> list:
     root_names = {r._name for r in roots}
     groups: dict = {}
     for e in walk(roots):
-        if isinstance(e, (FromParts, FromPandas)) and e._name not in root_names \
-                and e.columns_ is not None:
+        if isinstance(e, (FromParts, FromPandas)):
             ops = list(e.operands)
             ops[e._parameters.index("columns_")] = None
             base = e.substitute_operands(ops)
             groups.setdefault(base._name, (base, []))[1].append(e)
     mapping: dict = {}
     for base, members in groups.values():
-        if len(members) < 2:
+        narrowed = [m for m in members if m.columns_ is not None and m._name not in root_names]
+        if not narrowed or len(members) < 2:
             continue
-        cols: list = []
-        for m in members:
-            cols += [c for c in m.columns_ if c not in cols]
-        full = base._meta.columns if hasattr(base._meta, "columns") else cols
-        ordered = [c for c in full if c in cols]
-        ops = list(base.operands)
-        ops[base._parameters.index("columns_")] = ordered
-        merged = base.substitute_operands(ops)
-        for m in members:
-            mapping[m._name] = _with_name(Projection(merged, list(m.columns_)), m._name)
+        if any(m.columns_ is None for m in members):
+            merged = base  # the whole source is read anyway: select from it
+        else:
+            cols: list = []
+            for m in members:
+                cols += [c for c in m.columns_ if c not in cols]
+            full = base._meta.columns if hasattr(base._meta, "columns") else cols
+            ordered = [c for c in full if c in cols]
+            ops = list(base.operands)
+            ops[base._parameters.index("columns_")] = ordered
+            merged = base.substitute_operands(ops)
+        for m in narrowed:
+            if m._name != merged._name:
+                mapping[m._name] = _with_name(Projection(merged, list(m.columns_)), m._name)
     if not mapping:
         return roots
     done: dict = {}
