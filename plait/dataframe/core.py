@@ -249,7 +249,10 @@ class Scalar(_Base):
         return int(self.compute())
 
     def __bool__(self) -> bool:
-        return bool(self.compute())
+        raise TypeError(
+            f"cannot use the lazy {self!r} as a boolean (in an if statement or with "
+            "and/or): its value is not computed yet. Call .compute() first, e.g. "
+            "`if total.compute() > 0:`")
 
     # arithmetic between scalars and with other collections
     def _binop(self, op: Callable, other: Any, reflected: bool = False) -> Any:
@@ -335,24 +338,23 @@ def map_partitions(func: Callable, *args: Any, meta: Any = no_default,
         metas = [e._meta if isinstance(e, Expr) else e for e in exprs]
         kmetas = {k: v._meta if isinstance(v, Expr) else v for k, v in kw.items()}
         meta = emulate(func, *metas, udf=True, **kmetas)
-        if not is_pandas(meta):
+        scalar_result = not is_pandas(meta)
+        if scalar_result:
             # a scalar per partition: the result is a Series with one value per partition
             meta = pd.Series([], dtype=np.asarray(meta).dtype if meta is not None else object)
     else:
         meta = make_meta(meta)
-    expr = MapPartitions(func, *exprs, meta=meta, kwargs=kw, clear_divisions=clear_divisions)
-    return new_collection(_ScalarPerPartition.wrap(expr, func))
-
-
-class _ScalarPerPartition:
-    """``map_partitions(len, df)``: each partition's value becomes a one-row Series."""
-
-    @staticmethod
-    def wrap(expr: MapPartitions, func: Callable) -> Expr:
-        return MapPartitions(_as_series, *expr.args, meta=expr._meta,
-                             kwargs={"__func": func, **expr.kwargs},
-                             clear_divisions=expr.clear_divisions,
-                             label=getattr(func, "__name__", "map-partitions").replace("_", "-"))
+        scalar_result = not is_pandas(meta)
+        if scalar_result:
+            meta = pd.Series([], dtype=np.asarray(meta).dtype)
+    if not scalar_result:
+        return new_collection(MapPartitions(func, *exprs, meta=meta, kwargs=kw,
+                                            clear_divisions=clear_divisions))
+    # ``map_partitions(len, df)``: each partition's value becomes a one-row Series
+    return new_collection(MapPartitions(
+        _as_series, *exprs, meta=meta, kwargs={"__func": func, **kw},
+        clear_divisions=True,
+        label=getattr(func, "__name__", "map-partitions").strip("_<>").replace("_", "-")))
 
 
 def _as_series(*args: Any, **kwargs: Any) -> Any:

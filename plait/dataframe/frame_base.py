@@ -9,6 +9,7 @@ partition when the result is computed.
 from __future__ import annotations
 
 import operator
+from numbers import Number
 from typing import Any, Callable
 
 import numpy as np
@@ -389,6 +390,18 @@ class FrameBase(_Base):
 
     to_plait_array = to_dask_array
 
+    def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        """NumPy ufuncs (``np.log(df.x)``) stay lazy: applied partition by partition."""
+        if method != "__call__" or kwargs.get("out") is not None:
+            return NotImplemented
+        for x in inputs:
+            if not (isinstance(x, (FrameBase, Scalar, Number, np.generic)) or
+                    (isinstance(x, np.ndarray) and x.ndim == 0)):
+                return NotImplemented
+        if kwargs:
+            return elemwise(_UfuncWithKwargs(ufunc, kwargs), *inputs)
+        return elemwise(ufunc, *inputs)
+
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         out = np.asarray(self.compute())
         return out.astype(dtype) if dtype is not None else out
@@ -419,6 +432,24 @@ class FrameBase(_Base):
         from .convert import sample
 
         return sample(self, frac=frac, replace=replace, random_state=random_state, n=n)
+
+
+class _UfuncWithKwargs:
+    __slots__ = ("ufunc", "kwargs")
+
+    def __init__(self, ufunc: np.ufunc, kwargs: dict):
+        self.ufunc = ufunc
+        self.kwargs = kwargs
+
+    def __call__(self, *args: Any) -> Any:
+        return self.ufunc(*args, **self.kwargs)
+
+    @property
+    def __name__(self) -> str:
+        return self.ufunc.__name__
+
+    def __reduce__(self):
+        return (_UfuncWithKwargs, (self.ufunc, self.kwargs))
 
 
 class _Flex:

@@ -186,3 +186,12 @@ def test_explain_and_pprint(pdf, capsys):
     df[df.x > 0][["y"]].pprint()
     assert "Projection" in capsys.readouterr().out
     _ = FromPandas
+
+
+def test_public_names():
+    for name in dd.__all__:
+        assert hasattr(dd, name), name
+    for name in ["from_pandas", "from_dict", "from_array", "from_delayed", "from_map",
+                 "to_delayed", "to_datetime", "to_numeric", "map_partitions", "DataFrame",
+                 "Series", "Index", "Scalar", "compute", "persist", "isna"]:
+        assert name in dd.__all__, name

@@ -167,3 +167,21 @@ def test_named_operators(ddf_pair, name):
         assert_eq(getattr(df.y, name)(df.x, fill_value=0),
                   getattr(pdf.y, name)(pdf.x, fill_value=0))
         assert_eq(getattr(num, name)(num, fill_value=1), getattr(pnum, name)(pnum, fill_value=1))
+
+
+def test_numpy_ufuncs_stay_lazy(ddf_pair):
+    df, pdf = ddf_pair
+    out = np.sqrt(df.y.abs())
+    assert type(out).__name__ == "Series"
+    assert_eq(out, np.sqrt(pdf.y.abs()))
+    assert_eq(np.add(df.x, df.y), np.add(pdf.x, pdf.y))
+    assert_eq(np.log1p(df[["y"]].abs()), np.log1p(pdf[["y"]].abs()))
+    assert_eq(np.maximum(df.x, 2), np.maximum(pdf.x, 2))
+
+
+def test_scalar_truth_value_is_an_error(ddf_pair):
+    df, _ = ddf_pair
+    with pytest.raises(TypeError, match="compute"):
+        bool(df.x.sum() > 0)
+    with pytest.raises(ValueError, match="ambiguous"):
+        bool(df.x)
