@@ -144,7 +144,7 @@ class Worker(Server):
         # Peers get a short connect timeout: a peer that refuses connections for long is
         # gone, and its keys are better asked of another holder (or the scheduler).
         self.peers = ConnectionPool(limit=256, timeout=peer_connect_timeout)
-        self.batched_stream = BatchedSend(interval=0.002, name="worker->scheduler")
+        self.batched_stream = BatchedSend(interval=0, name="worker->scheduler")
         self._pool = ThreadPool(name="plait-task")
         self._pending: list[StateMachineEvent] = []
         self._pending_lock = threading.Lock()
