@@ -19,6 +19,7 @@ can be written again unchanged (the scheduler forwards user data without unpickl
 
 from __future__ import annotations
 
+import gc
 import pickle
 import threading
 from typing import Any
@@ -34,6 +35,13 @@ __all__ = [
 _EXT_TUPLE = 1
 _EXT_SERIALIZED = 2
 _BYTES_TYPES = (bytes, bytearray, memoryview)
+_GC_PAUSE_BYTES = 64 * 1024
+
+
+def _ext(code: int, data: bytes) -> msgpack.ExtType:
+    # ExtType's own __new__ re-checks its arguments in Python: a third of the cost of
+    # sending a tuple. Ours are always an int and bytes.
+    return tuple.__new__(msgpack.ExtType, (code, data))
 
 
 class SerializationError(TypeError):
@@ -221,17 +229,17 @@ class _Encoder:
     def default(self, obj: Any) -> Any:
         t = type(obj)
         if t is tuple:
-            return msgpack.ExtType(_EXT_TUPLE, self.pack(list(obj)))
+            return _ext(_EXT_TUPLE, self.pack(list(obj)))
         if t is Serialize:
             obj = serialize(obj.data)
             t = Serialized
         if t is Serialized:
             start = len(self.frames)
             self.frames.extend(obj.frames)
-            return msgpack.ExtType(_EXT_SERIALIZED, self.pack([obj.header, start, len(obj.frames)]))
+            return _ext(_EXT_SERIALIZED, self.pack([obj.header, start, len(obj.frames)]))
         # strict_types sends subclasses here: bring them back to the plain types.
         if isinstance(obj, tuple):
-            return msgpack.ExtType(_EXT_TUPLE, self.pack(list(obj)))
+            return _ext(_EXT_TUPLE, self.pack(list(obj)))
         for base in (dict, list, str, bytes, bool, int, float):
             if isinstance(obj, base):
                 return base(obj)
@@ -273,17 +281,26 @@ def loads(frames: list, deserialize: bool = True) -> Any:
     With ``deserialize=False``, values sent as ``Serialize`` come back as ``Serialized``.
     """
 
+    unpackb = msgpack.unpackb
+    deserialize_value = globals()["deserialize"]  # the function, not the argument
+
     def ext_hook(code: int, data: bytes) -> Any:
-        if code == _EXT_TUPLE:
-            return tuple(unpack(data))
+        if code == _EXT_TUPLE:  # the hot path: keys are tuples
+            return tuple(unpackb(data, ext_hook=ext_hook, raw=False, strict_map_key=False))
         if code == _EXT_SERIALIZED:
-            header, start, n = unpack(data)
+            header, start, n = unpackb(data, ext_hook=ext_hook, raw=False,
+                                       strict_map_key=False)
             value = Serialized(header, frames[start:start + n])
-            return _deserialize(value) if deserialize else value
+            return deserialize_value(value) if deserialize else value
         return msgpack.ExtType(code, data)
 
-    def unpack(data: Any) -> Any:
-        return msgpack.unpackb(data, ext_hook=ext_hook, raw=False, strict_map_key=False)
-
-    _deserialize = globals()["deserialize"]
-    return unpack(frames[0])
+    header = frames[0]
+    if frame_nbytes(header) < _GC_PAUSE_BYTES or not gc.isenabled():
+        return unpackb(header, ext_hook=ext_hook, raw=False, strict_map_key=False)
+    # A big batch makes many containers at once; the cyclic GC would scan them over
+    # and over as they appear (decoding 100,000 messages took twice as long).
+    gc.disable()
+    try:
+        return unpackb(header, ext_hook=ext_hook, raw=False, strict_map_key=False)
+    finally:
+        gc.enable()
