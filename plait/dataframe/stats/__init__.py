@@ -8,10 +8,12 @@ nunique, unique, mode), :mod:`.extremes` (idxmin/idxmax, nlargest/nsmallest),
 :mod:`.cumulative`, :mod:`.correlation`.
 """
 
+from .correlation import corr, cov
 from .counts import mode, nunique, unique, value_counts
 from .cumulative import cumulative
+from .describe import describe
 from .extremes import idxmax, idxmin, nlargest, nsmallest
 from .quantile import quantile
 
 __all__ = ["quantile", "value_counts", "nunique", "unique", "mode", "cumulative",
-           "idxmin", "idxmax", "nlargest", "nsmallest"]
+           "idxmin", "idxmax", "nlargest", "nsmallest", "corr", "cov", "describe"]
