@@ -11,7 +11,7 @@ so it is known before computing.
 >>> import pandas as pd
 >>> s = pd.Series([1.0, 2.0, 4.0])
 >>> merged = _merge([_summarise(s.iloc[:1], "num"), _summarise(s.iloc[1:], "num")])
->>> round(float(_std(merged)), 6) == round(s.std(), 6)
+>>> bool(round(float(_std(merged)), 6) == round(s.std(), 6))
 True
 """
 
