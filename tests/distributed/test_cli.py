@@ -1,0 +1,123 @@
+"""``plait scheduler`` and ``plait worker`` started as real subprocesses on 127.0.0.1."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import psutil
+import pytest
+
+from plait.distributed import Client
+from plait.distributed.testing import wait_until
+
+
+class Proc:
+    """A command whose output lines are collected by a reader thread."""
+
+    def __init__(self, *args: str):
+        self.popen = subprocess.Popen(
+            [sys.executable, "-m", "plait.cli", *args], stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True)
+        self.lines: list[str] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        for line in self.popen.stdout:
+            self.lines.append(line.rstrip("\n"))
+
+    def wait_for_line(self, pattern: str, timeout: float = 30) -> re.Match:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for line in list(self.lines):
+                m = re.search(pattern, line)
+                if m:
+                    return m
+            if self.popen.poll() is not None and not self._reader.is_alive():
+                break
+            time.sleep(0.02)
+        raise AssertionError(f"no line matching {pattern!r}; output:\n" + "\n".join(self.lines))
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 15) -> int:
+        if self.popen.poll() is None:
+            os.kill(self.popen.pid, sig)
+        try:
+            return self.popen.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.kill(self.popen.pid, signal.SIGKILL)
+            self.popen.wait(5)
+            raise AssertionError(f"pid {self.popen.pid} ignored {sig!r}:\n" +
+                                 "\n".join(self.lines)) from None
+
+    def kill(self) -> None:
+        if self.popen.poll() is None:
+            os.kill(self.popen.pid, signal.SIGKILL)
+            self.popen.wait(5)
+
+
+@pytest.fixture
+def scheduler_proc():
+    proc = Proc("scheduler", "--port", "0", "--dashboard-address", "127.0.0.1:0")
+    try:
+        address = proc.wait_for_line(r"plait scheduler at: (tcp://127\.0\.0\.1:\d+)").group(1)
+        yield proc, address
+    finally:
+        proc.kill()
+
+
+def inc(x):
+    return x + 1
+
+
+def test_scheduler_worker_client_and_sigterm(scheduler_proc):
+    sched, address = scheduler_proc
+    assert sched.wait_for_line(r"dashboard at: (\S+)").group(1) != "none"
+    worker = Proc("worker", address.replace("tcp://", ""), "--nthreads", "2",
+                  "--name", "alice", "--memory-limit", "1GB")
+    try:
+        worker.wait_for_line(r"plait worker at: tcp://127\.0\.0\.1:\d+")
+        with Client(address, timeout=10) as c:
+            assert c.submit(sum, [1, 2, 3]).result(timeout=20) == 6
+            info = c.scheduler_info()["workers"]
+            (w,) = info.values()
+            assert w["name"] == "alice" and w["nthreads"] == 2
+            assert w["memory_limit"] == 10**9
+            assert worker.stop(signal.SIGTERM) == 0  # unregisters and exits
+            wait_until(lambda: not c.scheduler_info()["workers"], timeout=10)
+    finally:
+        worker.kill()
+    assert sched.stop(signal.SIGINT) == 0
+    assert any("closed" in line for line in sched.lines)
+
+
+def test_nworkers_and_scheduler_shutdown_closes_workers(scheduler_proc):
+    sched, address = scheduler_proc
+    workers = Proc("worker", address, "--nworkers", "2", "--nthreads", "1")
+    try:
+        workers.wait_for_line(r"plait worker at: .*name \S+-1\)")
+        children = psutil.Process(workers.popen.pid).children()
+        assert len(children) == 2
+        with Client(address, timeout=10) as c:
+            assert sorted(c.nthreads().values()) == [1, 1]
+            assert c.gather(c.map(abs, [-1, -2, 3])) == [1, 2, 3]
+        assert sched.stop(signal.SIGTERM) == 0
+        # The scheduler told its workers to close: the processes and their parent exit.
+        assert workers.popen.wait(20) == 0
+        for child in children:
+            wait_until(lambda: not child.is_running() or
+                       child.status() == psutil.STATUS_ZOMBIE, timeout=10)
+    finally:
+        workers.kill()
+
+
+def test_worker_bad_options_fail_with_a_message():
+    out = subprocess.run([sys.executable, "-m", "plait.cli", "worker", "127.0.0.1:1",
+                          "--memory-limit", "heaps"], capture_output=True, text=True,
+                         timeout=60)
+    assert out.returncode != 0 and "--memory-limit" in out.stderr
