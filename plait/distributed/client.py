@@ -436,12 +436,18 @@ class Client:
                        allow_other_workers: bool = False, annotations: dict | None = None
                        ) -> dict:
         from .comm.serialize import serialize
+        from .pickling import serialize_nodes, share_functions
 
         if isinstance(workers, str):
             workers = [workers]
+        pickled, changed = serialize_nodes(share_functions(tasks), serialize)
+        if changed:
+            dependencies = dict(dependencies)
+            for k, n in changed.items():
+                dependencies[k] = list(n.dependencies)
         return {
             "op": "update-graph",
-            "tasks": {k: serialize(n) for k, n in tasks.items()},
+            "tasks": pickled,
             "dependencies": dependencies,
             "keys": keys,
             "priority": priority,

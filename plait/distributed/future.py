@@ -277,6 +277,9 @@ class Future:
             pass
 
     def __reduce__(self):
+        from .pickling import note_pickled_future
+
+        note_pickled_future(self.key)  # the client is packing a graph: a dependency
         return (_rebuild_future, (self.key,))
 
     def __plait_tokenize__(self) -> Any:

@@ -12,6 +12,9 @@ from typing import Any, Iterator
 __all__ = ["get_client", "worker_client", "default_client", "set_default_client"]
 
 _lock = threading.RLock()
+# Separate from _lock: a client being made here registers itself (taking _lock) from
+# its event loop while this thread waits for it.
+_make_lock = threading.Lock()
 # Clients that asked to be the default, oldest first; the newest open one is the default.
 _defaults: "list[weakref.ref]" = []
 # Every open client (so an unpickled future can find one for its scheduler).
@@ -65,7 +68,7 @@ def _worker_client(worker: Any, timeout: float | None) -> Any:
     own event loop so that in-process clusters need no second loop)."""
     from .client import Client
 
-    with _lock:
+    with _make_lock:
         client = getattr(worker, "_plait_client", None)
         if client is not None and client.status == "running":
             return client
