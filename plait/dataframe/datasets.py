@@ -69,7 +69,7 @@ class TimeseriesReader:
                  filters: list | None = None) -> Any:
         import pandas as pd
 
-        from .io.coerce import apply_filters
+        from .expr.io import apply_filters
 
         columns = list(self.meta.columns) if columns is None else list(columns)
         wanted = list(dict.fromkeys(columns + [f[0] for f in filters or []]))

@@ -6,17 +6,14 @@ may still infer differently: an integer column that holds an empty cell further 
 comes back as floats, a numeric column with a stray word as strings. This module
 casts what can be cast without loss (integers to floats, one datetime unit to another)
 and raises one clear error for the rest, naming the column, the file and the
-``dtype={...}`` that fixes it. It also applies pushed-down row filters and adds the
-``include_path_column`` column.
+``dtype={...}`` that fixes it.
 """
 
 from __future__ import annotations
 
 from typing import Any, Sequence
 
-__all__ = ["apply_filters", "coerce_to_meta", "empty_like_meta", "check_filters"]
-
-_OPS = ("==", "=", "!=", "<", "<=", ">", ">=", "in", "not in")
+__all__ = ["coerce_to_meta", "empty_like_meta"]
 
 
 def empty_like_meta(meta: Any, columns: Sequence | None) -> Any:
@@ -126,55 +123,3 @@ def _mismatch_message(bad: list, where: str, reader: str) -> str:
         f"  {reader}(..., dtype={{{fix}}}){extra}\n"
         f"or make the sample larger with sample=<bytes>."
     )
-
-
-def check_filters(filters: Any) -> list:
-    """Filters as a list of ``(column, op, value)``; an unknown op is an error."""
-    if not filters:
-        return []
-    out = []
-    for f in filters:
-        if not (isinstance(f, (tuple, list)) and len(f) == 3 and f[1] in _OPS):
-            raise ValueError(
-                f"a filter is (column, op, value) with op one of {', '.join(_OPS)}; got {f!r}"
-            )
-        out.append(tuple(f))
-    return out
-
-
-def apply_filters(df: Any, filters: Any) -> Any:
-    """The rows of ``df`` that satisfy every ``(column, op, value)`` filter (ANDed).
-
-    Comparisons are pandas' own, so a missing value fails ``==`` and ``<`` and passes
-    ``!=``, exactly as ``df[df.col != v]`` would.
-
-    >>> import pandas as pd
-    >>> df = pd.DataFrame({"a": [1, 2, 3], "b": list("xyz")})
-    >>> apply_filters(df, [("a", ">", 1), ("b", "in", ["y"])])
-       a  b
-    1  2  y
-    """
-    filters = check_filters(filters)
-    if not filters:
-        return df
-    mask = None
-    for col, op, value in filters:
-        s = df[col]
-        if op in ("==", "="):
-            m = s == value
-        elif op == "!=":
-            m = s != value
-        elif op == "<":
-            m = s < value
-        elif op == "<=":
-            m = s <= value
-        elif op == ">":
-            m = s > value
-        elif op == ">=":
-            m = s >= value
-        elif op == "in":
-            m = s.isin(list(value))
-        else:
-            m = ~s.isin(list(value))
-        mask = m if mask is None else mask & m
-    return df[mask.to_numpy(dtype=bool, na_value=False)]

@@ -24,7 +24,8 @@ import io
 import os
 from typing import Any, Callable, Sequence
 
-from .coerce import apply_filters, check_filters, coerce_to_meta, empty_like_meta
+from ..expr.io import apply_filters
+from .coerce import coerce_to_meta, empty_like_meta
 from .dates import combine_dates, split_parse_dates
 from .files import Block, codec_for, expand_paths, open_block, plan_blocks, read_head
 
@@ -85,8 +86,6 @@ class TextReader:
                 need.update(self.combos[c])
             else:
                 need.add(c)
-        if self.keep_date_col:
-            pass  # kept parts are ordinary columns and are listed in ``columns`` if wanted
         return [c for c in self.file_columns if c in need]
 
     def pandas_kwargs(self, columns: list, as_text: Sequence = ()) -> dict:
@@ -115,7 +114,7 @@ class TextReader:
                  filters: list | None = None) -> Any:
         meta_cols = list(self.meta.columns)
         columns = meta_cols if columns is None else list(columns)
-        filters = check_filters(filters)
+        filters = list(filters or [])
         wanted = list(dict.fromkeys(list(columns) + [f[0] for f in filters]))
         where = _where(block)
         parse_cols = [c for c in wanted if c != self.path_column]

@@ -12,7 +12,8 @@ from __future__ import annotations
 import io
 from typing import Any, Callable
 
-from .coerce import apply_filters, check_filters, coerce_to_meta, empty_like_meta
+from ..expr.io import apply_filters
+from .coerce import coerce_to_meta, empty_like_meta
 from .files import Block, codec_for, expand_paths, plan_blocks, read_block, read_head
 
 __all__ = ["read_json", "JSONReader"]
@@ -55,7 +56,7 @@ class JSONReader:
     def __call__(self, block: Block, columns: list | None = None,
                  filters: list | None = None) -> Any:
         columns = list(self.meta.columns) if columns is None else list(columns)
-        filters = check_filters(filters)
+        filters = list(filters or [])
         df = self.parse(read_block(block))
         if len(df) == 0:
             return empty_like_meta(self.meta, columns)
@@ -134,8 +135,6 @@ def read_json(url_path: Any, orient: str = "records", lines: bool | None = None,
     engine = engine or pd.read_json
     files = expand_paths(url_path, storage_options, "read_json")
     blocks = plan_blocks(files, blocksize, compression)
-    if blocksize is not None and any(b.compression for b in blocks):
-        pass  # compressed files were kept whole by plan_blocks
     reader = JSONReader(engine, orient, bool(lines), dict(kwargs), None, None, None,
                         path_converter, encoding)
     if meta is None:
