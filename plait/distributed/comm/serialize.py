@@ -295,12 +295,16 @@ def loads(frames: list, deserialize: bool = True) -> Any:
         return msgpack.ExtType(code, data)
 
     header = frames[0]
-    if frame_nbytes(header) < _GC_PAUSE_BYTES or not gc.isenabled():
-        return unpackb(header, ext_hook=ext_hook, raw=False, strict_map_key=False)
-    # A big batch makes many containers at once; the cyclic GC would scan them over
-    # and over as they appear (decoding 100,000 messages took twice as long).
-    gc.disable()
+    pause_gc = frame_nbytes(header) >= _GC_PAUSE_BYTES and gc.isenabled()
+    if pause_gc:
+        # A big batch makes many containers at once; the cyclic GC would scan them over
+        # and over as they appear (decoding 100,000 messages took twice as long).
+        gc.disable()
     try:
         return unpackb(header, ext_hook=ext_hook, raw=False, strict_map_key=False)
     finally:
-        gc.enable()
+        if pause_gc:
+            gc.enable()
+        # ext_hook refers to itself, and through its closure to the frames: without
+        # this the frames (a 100 MB array's buffer) would live until the cyclic GC ran.
+        ext_hook = None  # type: ignore[assignment]  # noqa: F841

@@ -288,3 +288,37 @@ def test_inproc_across_event_loops_on_threads():
 
         assert asyncio.run(client()) == list(range(20))
         listener.stop()
+
+
+def _owner(array):
+    """The array at the root of ``array``'s base chain (owns the memory)."""
+    root = array
+    while isinstance(getattr(root, "base", None), np.ndarray):
+        root = root.base
+    base = getattr(root, "base", None)
+    while base is not None and not isinstance(base, np.ndarray):
+        obj = getattr(base, "obj", None)  # memoryview / PickleBuffer wrappers
+        if obj is None:
+            break
+        base = obj
+    return base if isinstance(base, np.ndarray) else root
+
+
+@run_async
+async def test_received_frames_are_freed_without_the_cyclic_gc():
+    import gc
+    import weakref
+
+    listener, comm = await echo_pair("tcp://127.0.0.1:0")
+    gc.disable()
+    try:
+        await comm.write({"data": Serialize(np.arange(1_000_000))})
+        msg = await comm.read()
+        ref = weakref.ref(_owner(msg["data"]))
+        assert ref() is not None
+        del msg
+        assert ref() is None  # no reference cycle keeps a received buffer alive
+    finally:
+        gc.enable()
+    await comm.close()
+    listener.stop()

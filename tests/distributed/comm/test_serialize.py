@@ -135,3 +135,21 @@ def test_frames_pickle_protocol_5_only_for_payload():
     s = serialize({"a": 1})
     assert s.header["serializer"] == "pickle"
     assert pickle.loads(s.frames[0]) == {"a": 1}
+
+
+def test_loads_leaves_no_cycle_holding_frames():
+    import gc
+    import weakref
+
+    frames = dumps({"x": Serialize(np.arange(1000)), "k": ("a", 1)})
+    buf = np.frombuffer(frames[2], dtype=np.uint8).copy()
+    frames[2] = buf
+    ref = weakref.ref(buf)
+    gc.disable()
+    try:
+        out = loads(frames)
+        assert out["k"] == ("a", 1)
+        del out, frames, buf
+        assert ref() is None
+    finally:
+        gc.enable()
