@@ -119,7 +119,7 @@ def _pairwise(obj: Any, other: Any, what: str, method: str, min_periods: Any,
                     label=what)
     meta_obj = obj._meta
     cols = [c for c in meta_obj.columns
-            if getattr(meta_obj.dtypes[c], "kind", "O") in "biuf"]
+            if getattr(meta_obj.dtypes[c], "kind", "O") in "biufb"]
     bad = [c for c in meta_obj.columns if c not in cols]
     if bad and not numeric_only:
         raise TypeError(f"{what}() of the non-numeric columns {bad}; pass "

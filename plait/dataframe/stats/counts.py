@@ -194,7 +194,12 @@ def _mode_aggregate(parts: list, meta: Any) -> Any:
 
 def mode(obj: Any, dropna: bool = True, axis: Any = 0, numeric_only: bool = False,
          split_every: int | None = None) -> Any:
-    """The most frequent value(s), sorted (per column for a DataFrame, NaN-padded)."""
+    """The most frequent value(s), sorted (per column for a DataFrame, NaN-padded).
+
+    A DataFrame's columns with fewer modes than others are padded with NaN, so their
+    dtype (an int column becoming float) depends on the data; the meta shows the
+    unpadded dtypes.
+    """
     if axis not in (0, "index"):
         raise NotImplementedError("mode(axis=1) is not supported")
     frame = is_frame(obj)

@@ -123,6 +123,10 @@ def idxmax(obj: Any, axis: Any = 0, skipna: bool = True, numeric_only: bool = Fa
 # -- nlargest / nsmallest ------------------------------------------------------------------
 
 def _top(part: Any, how: str, n: int, columns: Any, keep: str) -> Any:
+    if keep == "last":
+        # pandas' keep="last" is keep="first" on the reversed rows; work in that
+        # reversed order throughout (combines concatenate partitions back to front)
+        part, keep = part.iloc[::-1], "first"
     if isinstance(part, pd.DataFrame):
         return getattr(part, how)(n, columns, keep=keep)
     return getattr(part, how)(n, keep=keep)
@@ -130,8 +134,12 @@ def _top(part: Any, how: str, n: int, columns: Any, keep: str) -> Any:
 
 def _top_combine(parts: list, how: str, n: int, columns: Any, keep: str) -> Any:
     kept = [p for p in parts if len(p)] or parts[:1]
+    if keep == "last":
+        kept, keep = kept[::-1], "first"
     cat = pd.concat(kept) if len(kept) > 1 else kept[0]
-    return _top(cat, how, n, columns, keep)
+    if isinstance(cat, pd.DataFrame):
+        return getattr(cat, how)(n, columns, keep=keep)
+    return getattr(cat, how)(n, keep=keep)
 
 
 def _nextreme(obj: Any, how: str, n: int, columns: Any, keep: str,

@@ -1,0 +1,178 @@
+"""plait.dataframe.stats against pandas on the same data: quantile (exact cases and the
+documented rank bound), describe, value_counts, nunique, unique, mode, idxmin/idxmax,
+cumulative ops, corr/cov, nlargest/nsmallest; several partitionings, NaN, strings,
+categoricals, datetimes; sync, threads and processes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import plait.dataframe as dd
+from plait.dataframe.stats.quantile import QUANTILE_SAMPLES
+from plait.dataframe.utils import assert_eq
+
+
+def test_quantile_exact_on_small_partitions(ddf_pair):
+    df, pdf = ddf_pair
+    for q in [0.5, [0.1, 0.5, 0.9], [0.0, 1.0]]:
+        assert_eq(df.y.quantile(q), pdf.y.quantile(q), check_divisions=False)
+        assert_eq(df[["x", "y"]].quantile(q), pdf[["x", "y"]].quantile(q),
+                  check_divisions=False)
+    assert_eq(df.t.quantile(0.25), pdf.t.quantile(0.25))
+    assert_eq(df[["x", "t"]].quantile([0.3]), pdf[["x", "t"]].quantile([0.3]),
+              check_divisions=False)
+
+
+def test_quantile_rank_bound_on_large_partitions():
+    rng = np.random.default_rng(1)
+    n = 12_000
+    values = np.concatenate([rng.normal(size=n // 2), rng.exponential(5, size=n // 2)])
+    pdf = pd.DataFrame({"v": values})
+    df = dd.from_pandas(pdf, npartitions=5)  # 2400 values each: more than the samples
+    qs = [0.01, 0.1, 0.25, 0.5, 0.75, 0.9, 0.99]
+    got = df.v.quantile(qs).compute()
+    ordered = np.sort(values)
+    slack = n / QUANTILE_SAMPLES  # the documented bound, in ranks
+    for q, v in zip(qs, got):
+        rank = q * (n - 1)
+        lo = ordered[max(int(np.floor(rank - slack)), 0)]
+        hi = ordered[min(int(np.ceil(rank + slack)), n - 1)]
+        assert lo <= v <= hi, (q, v, lo, hi)
+    # one partition: exact whatever its size
+    one = dd.from_pandas(pdf, npartitions=1)
+    assert_eq(one.v.quantile(qs), pdf.v.quantile(qs), check_divisions=False)
+
+
+def test_quantile_errors(pdf):
+    df = dd.from_pandas(pdf, npartitions=2)
+    with pytest.raises(TypeError, match="non-numeric"):
+        df[["x", "s"]].quantile(0.5)
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        df.x.quantile(1.5)
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"include": "all"}, {"percentiles": [0.05, 0.5]},
+                                    {"include": ["category"]}])
+def test_describe(ddf_pair, kwargs):
+    df, pdf = ddf_pair
+    assert_eq(df.describe(**kwargs), pdf.describe(**kwargs), check_divisions=False)
+
+
+def test_describe_series(ddf_pair):
+    df, pdf = ddf_pair
+    for col in ["x", "y", "s", "c", "t", "b"]:
+        assert_eq(df[col].describe(), pdf[col].describe(), check_divisions=False)
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"normalize": True}, {"ascending": True},
+                                    {"sort": False}, {"dropna": False}])
+def test_value_counts(ddf_pair, kwargs):
+    df, pdf = ddf_pair
+    for col in ["s", "c", "x"]:
+        assert_eq(df[col].value_counts(**kwargs), pdf[col].value_counts(**kwargs),
+                  check_divisions=False)
+    assert_eq(df[["s", "b"]].value_counts(**kwargs), pdf[["s", "b"]].value_counts(**kwargs),
+              check_divisions=False)
+
+
+def test_nunique_unique_mode(ddf_pair):
+    df, pdf = ddf_pair
+    for col in ["x", "s", "c", "t"]:
+        assert_eq(df[col].nunique(), pdf[col].nunique())
+        assert_eq(df[col].nunique(dropna=False), pdf[col].nunique(dropna=False))
+        assert_eq(df[col].unique(), pd.Series(pdf[col].unique(), name=col),
+                  check_divisions=False)
+        assert_eq(df[col].mode(), pdf[col].mode(), check_divisions=False)
+    assert_eq(df.nunique(), pdf.nunique(), check_divisions=False)
+    # columns with fewer modes are NaN-padded: their dtype depends on the data
+    assert_eq(df[["x", "s"]].mode(), pdf[["x", "s"]].mode(), check_divisions=False,
+              check_meta=False)
+
+
+@pytest.mark.parametrize("how", ["idxmin", "idxmax"])
+def test_idxmin_idxmax(ddf_pair, how):
+    df, pdf = ddf_pair
+    cols = ["x", "y", "t"]
+    assert_eq(getattr(df[cols], how)(), getattr(pdf[cols], how)(), check_divisions=False)
+    assert_eq(getattr(df.y, how)(), getattr(pdf.y, how)())
+    assert_eq(getattr(df.x, how)(skipna=False), getattr(pdf.x, how)(skipna=False))
+    with pytest.raises(ValueError, match="NaN"):
+        getattr(df.y, how)(skipna=False).compute()
+
+
+@pytest.mark.parametrize("op", ["cumsum", "cumprod", "cummin", "cummax"])
+@pytest.mark.parametrize("skipna", [True, False])
+def test_cumulative(ddf_pair, op, skipna):
+    df, pdf = ddf_pair
+    cols = ["x", "y"] if op in ("cumsum", "cumprod") else ["x", "y", "t"]
+    scale = 0.5 if op == "cumprod" else 1  # keep products finite
+    assert_eq(getattr(df[cols] * scale if op == "cumprod" else df[cols], op)(skipna=skipna),
+              getattr(pdf[cols] * scale if op == "cumprod" else pdf[cols], op)(skipna=skipna),
+              check_divisions=False)
+    assert_eq(getattr(df.y, op)(skipna=skipna), getattr(pdf.y, op)(skipna=skipna),
+              check_divisions=False)
+    assert_eq(getattr(df[["x", "y"]], op)(axis=1), getattr(pdf[["x", "y"]], op)(axis=1),
+              check_divisions=False)
+
+
+def test_corr_cov(ddf_pair):
+    df, pdf = ddf_pair
+    cols = ["x", "y"]
+    assert_eq(df[cols].corr(), pdf[cols].corr(), check_divisions=False)
+    assert_eq(df[cols].cov(), pdf[cols].cov(), check_divisions=False)
+    assert_eq(df[cols].cov(min_periods=25), pdf[cols].cov(min_periods=25),
+              check_divisions=False)
+    # pandas honours ddof only without NaN (its NaN path always divides by n - 1)
+    assert_eq(df[["x", "b"]].cov(ddof=0), pdf[["x", "b"]].cov(ddof=0),
+              check_divisions=False)
+    assert_eq(df.x.corr(df.y), pdf.x.corr(pdf.y))
+    assert_eq(df.x.cov(df.y, min_periods=3), pdf.x.cov(pdf.y, min_periods=3))
+    assert_eq(df.corr(numeric_only=True), pdf.corr(numeric_only=True),
+              check_divisions=False)
+
+
+def test_corr_numerically_careful():
+    # a large offset with a small spread: raw sums of products would lose it all
+    rng = np.random.default_rng(2)
+    x = 1e9 + rng.normal(size=400)
+    y = (x - 1e9) * 0.5 + rng.normal(scale=0.1, size=400)
+    pdf = pd.DataFrame({"x": x, "y": y})
+    pdf.loc[::9, "y"] = np.nan
+    exact_x = x[pdf.y.notna()]
+    exact_y = pdf.y.dropna().to_numpy()
+    dx, dy = exact_x - exact_x.mean(), exact_y - exact_y.mean()
+    exact = (dx * dy).sum() / np.sqrt((dx * dx).sum() * (dy * dy).sum())
+    got = dd.from_pandas(pdf, npartitions=7).corr().compute().loc["x", "y"]
+    assert got == pytest.approx(exact, rel=1e-12)
+
+
+def test_corr_errors(pdf):
+    df = dd.from_pandas(pdf, npartitions=2)
+    with pytest.raises(NotImplementedError, match="pearson"):
+        df[["x", "y"]].corr(method="spearman")
+    with pytest.raises(TypeError, match="non-numeric"):
+        df[["x", "s"]].corr()
+
+
+@pytest.mark.parametrize("keep", ["first", "last", "all"])
+def test_nlargest_nsmallest(ddf_pair, keep):
+    df, pdf = ddf_pair
+    for how in ["nlargest", "nsmallest"]:
+        assert_eq(getattr(df.x, how)(4, keep=keep), getattr(pdf.x, how)(4, keep=keep),
+                  check_divisions=False)
+        assert_eq(getattr(df, how)(3, "x", keep=keep), getattr(pdf, how)(3, "x", keep=keep),
+                  check_divisions=False)
+        assert_eq(getattr(df, how)(5, ["x", "y"]), getattr(pdf, how)(5, ["x", "y"]),
+                  check_divisions=False)
+
+
+def test_schedulers(pdf, scheduler):
+    df = dd.from_pandas(pdf, npartitions=3)
+    assert_eq(df.y.cumsum(), pdf.y.cumsum(), scheduler=scheduler)
+    assert_eq(df.describe(), pdf.describe(), scheduler=scheduler, check_divisions=False)
+    assert_eq(df.s.value_counts(), pdf.s.value_counts(), scheduler=scheduler,
+              check_divisions=False)
+    assert_eq(df[["x", "y"]].corr(), pdf[["x", "y"]].corr(), scheduler=scheduler,
+              check_divisions=False)
