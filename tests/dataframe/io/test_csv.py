@@ -299,3 +299,23 @@ def test_skiprows_and_no_header(tmp_path):
         f.write(body)
     got = collect(dd.read_csv(nohead, header=None, names=["p", "q"], blocksize=50))
     pd.testing.assert_frame_equal(got, pd.read_csv(nohead, header=None, names=["p", "q"]))
+
+
+def test_crlf_latin1_quoted_newlines_and_one_dtype_for_all(tmp_path):
+    crlf = str(tmp_path / "crlf.csv")
+    with open(crlf, "wb") as f:
+        f.write(b"a,b\r\n" + b"".join(b"%d,x%d\r\n" % (i, i) for i in range(200)))
+    pd.testing.assert_frame_equal(collect(dd.read_csv(crlf, blocksize=101)), pd.read_csv(crlf))
+    latin = str(tmp_path / "latin.csv")
+    with open(latin, "wb") as f:
+        f.write("name,v\n".encode() + "".join(f"café{i},{i}\n" for i in range(100))
+                .encode("latin-1"))
+    got = collect(dd.read_csv(latin, encoding="latin-1", blocksize=200))
+    pd.testing.assert_frame_equal(got, pd.read_csv(latin, encoding="latin-1"))
+    quoted = str(tmp_path / "quoted.csv")
+    with open(quoted, "w") as f:
+        f.write('a,note\n1,"two\nlines"\n2,plain\n')
+    got = collect(dd.read_csv(quoted, blocksize=None))
+    pd.testing.assert_frame_equal(got, pd.read_csv(quoted))
+    everything = collect(dd.read_csv(crlf, dtype=str, blocksize=101))
+    pd.testing.assert_frame_equal(everything, pd.read_csv(crlf, dtype=str))

@@ -56,6 +56,9 @@ def test_compression_and_compute_false(tmp_path):
         assert f.readline().strip() == "i,s,x"
     back = dd.read_csv(str(tmp_path / "z-*.csv.gz")).compute(scheduler="sync")
     pd.testing.assert_frame_equal(back.reset_index(drop=True), df)
+    one = str(tmp_path / "one.csv.gz")
+    dd.to_csv(ddf, one, single_file=True, compression="gzip", index=False, scheduler="sync")
+    pd.testing.assert_frame_equal(pd.read_csv(one), df)
     values = dd.to_csv(ddf, str(tmp_path / "lazy-*.csv"), compute=False, index=False)
     assert len(values) == 2 and not list(tmp_path.glob("lazy-*"))
     plait.compute(*values, scheduler="sync")
