@@ -131,7 +131,7 @@ from .routines import (  # noqa: E402
 
 _API_MODULES = ("creation", "reductions", "linalg", "routines", "random", "gufunc", "fft",
                 "decompositions", "setitem", "overlap", "io", "manipulation", "statistics",
-                "slicing", "reshape")
+                "slicing", "reshape", "numpy_compat")
 
 
 def _register_all() -> None:

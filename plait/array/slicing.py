@@ -254,8 +254,14 @@ def _take_numpy(y: Array, index: np.ndarray, axis: int, in_axis: int) -> Array:
     index = np.where(index < 0, index + n, index)
     bounds = np.asarray(chunk_boundaries(chunks))
     step = _out_chunk_len(chunks, len(index))
-    groups = _group_index(index, bounds, step)
-    name = new_name("take")
+    return take_groups(y, _group_index(index, bounds, step), axis)
+
+
+def take_groups(y: Array, groups: list, axis: int, prefix: str = "take") -> Array:
+    """``y`` taken along ``axis`` at the non-negative, in-bounds indices of ``groups``
+    (a list of integer arrays), each group becoming one output chunk."""
+    bounds = np.asarray(chunk_boundaries(y.chunks[axis]))
+    name = new_name(prefix)
     part_name = f"{name}-part"
     layer = {}
     others = [range(len(c)) for a, c in enumerate(y.chunks) if a != axis]
