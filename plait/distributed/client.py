@@ -420,6 +420,11 @@ class Client:
         if self.status == "running":
             self._send(msg)
 
+    def _adopt_keys(self, keys: list, holder: str) -> None:
+        """Take over keys the scheduler held for ``holder`` on this client's behalf."""
+        self._send({"op": "client-desires-keys", "keys": keys},
+                   {"op": "client-releases-keys", "keys": keys, "holder": holder})
+
     # -- submitting work -------------------------------------------------------------------
     def _new_futures(self, keys: Iterable) -> dict:
         out = {}

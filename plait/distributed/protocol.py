@@ -73,7 +73,8 @@ and passes it to its stream handlers, e.g. ``handle_stream(comm, client=id)``.)
                      client, e.g. ``"fire-and-forget"``: keys held by that pseudo-client
                      run to completion and are then released; coordination extensions
                      use holder names such as ``"variable-<name>"``)
-``client-releases-keys`` keys (futures dropped: reference counting)
+``client-releases-keys`` keys (futures dropped: reference counting), holder (optional:
+                     release that pseudo-client's claim instead of this client's)
 ``cancel-keys``      keys, force
 ``close-client``
 
@@ -132,7 +133,9 @@ Coordination primitives (Lock, Semaphore, Event, Variable, Queue) add their own
                      or {"type": "future", "key": key} (the extension then holds the
                      key for the pseudo-client "variable-<name>")
 ``variable_get``     name, timeout, client -> {"found": bool, "item": item} (a future's
-                     key is held for ``client`` before the reply)
+                     key is held for the pseudo-client "transfer-<client>" before the
+                     reply; the client then sends client-desires-keys and
+                     client-releases-keys with holder="transfer-<client>" on its stream)
 ``variable_delete``  name
 ``queue_create``     name, maxsize;  ``queue_put`` name, item, timeout, client;
 ``queue_get``        name, timeout, batch (False, True: all now, or int n: wait for n),

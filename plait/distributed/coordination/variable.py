@@ -26,13 +26,22 @@ def _pack(value: Any, client: Any) -> dict:
     return {"type": "value", "value": Serialize(value)}
 
 
+def transfer_holder(client_id: str) -> str:
+    """The pseudo-client that keeps a key alive while it travels to ``client_id``."""
+    return f"transfer-{client_id}"
+
+
 def _unpack(item: dict, client: Any) -> Any:
     from ..client import _loaded_value
     from ..future import Future
 
     if item["type"] == "future":
-        # The scheduler already counts this client as a holder of the key.
-        return Future(item["key"], client)
+        # The scheduler holds the key for the transfer pseudo-client; take it over on
+        # the client's own stream, in order after any earlier release of that key, so
+        # the scheduler reports its state to this client.
+        future = Future(item["key"], client)
+        client._adopt_keys([item["key"]], transfer_holder(client.id))
+        return future
     return _loaded_value(item["value"], "a stored value")
 
 
@@ -73,7 +82,7 @@ class VariableExtension:
                 return {"status": "OK", "found": False}
         item = self.values[name]
         if item["type"] == "future" and client is not None:
-            hold_keys(self.scheduler, [item["key"]], client)
+            hold_keys(self.scheduler, [item["key"]], transfer_holder(client))
         return {"status": "OK", "found": True, "item": item}
 
     def delete(self, comm: Any = None, name: str = "", client: str | None = None) -> dict:
@@ -118,7 +127,7 @@ class QueueExtension:
     def _hand_over(self, name: str, item: dict, client: str | None) -> dict:
         if item["type"] == "future":
             if client is not None:
-                hold_keys(self.scheduler, [item["key"]], client)
+                hold_keys(self.scheduler, [item["key"]], transfer_holder(client))
             release_keys(self.scheduler, [item["key"]], f"queue-{name}")
         return item
 

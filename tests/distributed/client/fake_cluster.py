@@ -104,11 +104,13 @@ class FakeScheduler(Server):
         self._report({"op": "task-erred", "key": k, "exception": Serialize(exc),
                       "traceback": None, "exception_text": repr(exc), "traceback_text": text})
 
-    def client_releases_keys(self, keys: list, client: str, **kw: Any) -> None:
-        self.log.append(("release", list(keys)))
+    def client_releases_keys(self, keys: list, client: str, holder: Any = None,
+                             **kw: Any) -> None:
+        if holder is None:
+            self.log.append(("release", list(keys)))
         for k in keys:
             holders = self.wanted.get(k, set())
-            holders.discard(client)
+            holders.discard(holder or client)
             if not holders:
                 self.wanted.pop(k, None)
                 self.data.pop(k, None)
