@@ -244,3 +244,38 @@ async def test_server_close_closes_live_comms_quickly(address):
 async def test_address_before_listen_is_an_error():
     with pytest.raises(RuntimeError, match="not listening"):
         Server({}).address
+
+
+@TRANSPORTS
+@run_async
+async def test_unsendable_reply_becomes_an_error_reply(address):
+    server = make_server(bad_reply=lambda comm: {"value": {1, 2}})
+    await server.listen(address)
+    async with ConnectionPool() as pool:
+        if address.startswith("tcp"):
+            with pytest.raises(TypeError, match="builtins.set"):
+                await pool.send_recv(server.address, "bad_reply")
+        else:  # in-process replies are handed over as they are
+            assert await pool.send_recv(server.address, "bad_reply") == {"value": {1, 2}}
+        assert await pool.send_recv(server.address, "add", x=1, y=1) == 2
+    await server.close()
+
+
+@TRANSPORTS
+@run_async
+async def test_non_deserializing_server_forwards_opaque_values(address):
+    from plait.distributed.comm import Serialize, Serialized
+
+    seen = []
+
+    def keep(comm, data):
+        seen.append(data)
+        return {"status": "OK", "data": data}  # forwarded without unpickling
+
+    server = Server({"keep": keep}, deserialize=False)
+    await server.listen(address)
+    async with ConnectionPool() as pool:
+        reply = await pool.send_recv(server.address, "keep", data=Serialize(np.arange(4)))
+    assert isinstance(seen[0], (Serialize, Serialized))
+    np.testing.assert_array_equal(reply["data"], np.arange(4))
+    await server.close()

@@ -322,3 +322,62 @@ async def test_received_frames_are_freed_without_the_cyclic_gc():
         gc.enable()
     await comm.close()
     listener.stop()
+
+
+@run_async
+async def test_frame_sizes_around_the_large_frame_and_staging_limits():
+    from plait.distributed.comm.tcp import LARGE_FRAME
+
+    listener, comm = await echo_pair("tcp://127.0.0.1:0")
+    sizes = [0, 1, LARGE_FRAME - 1, LARGE_FRAME, LARGE_FRAME + 1, 256 * 1024 - 3,
+             256 * 1024 + 5, 3 * 2**20 + 7]
+    payloads = [bytes([i % 251]) * n for i, n in enumerate(sizes)]
+    # all in one message, and each in its own message written back to back
+    await comm.write({"all": [Serialize(p) for p in payloads]})
+    for p in payloads:
+        await comm.write({"one": Serialize(p)})
+    assert (await comm.read())["all"] == payloads
+    for p in payloads:
+        assert (await comm.read())["one"] == p
+    await comm.close()
+    listener.stop()
+
+
+@run_async
+async def test_many_frames_in_one_message():
+    listener, comm = await echo_pair("tcp://127.0.0.1:0")
+    # 40,000 frames: the length prefix alone outgrows the reader's staging buffer
+    values = {("k", i): Serialize(str(i).encode()) for i in range(40_000)}
+    await comm.write({"data": values, "array": Serialize(np.arange(5))})
+    out = await comm.read()
+    assert out["data"] == {k: v.data for k, v in values.items()}
+    np.testing.assert_array_equal(out["array"], np.arange(5))
+    await comm.close()
+    listener.stop()
+
+
+@run_async
+async def test_unread_messages_pause_the_socket_and_resume():
+    from plait.distributed.comm import tcp
+
+    server_side = asyncio.get_running_loop().create_future()
+
+    async def keep(comm):
+        server_side.set_result(comm)
+
+    listener = await listen("tcp://127.0.0.1:0", keep)
+    comm = await connect(listener.contact_address)
+    peer = await server_side
+    n = tcp._MAX_QUEUED + 2_000
+    for i in range(n):
+        await comm.write({"i": i})
+    for _ in range(200):  # let the reader queue fill up
+        if peer._protocol.reading_paused:
+            break
+        await asyncio.sleep(0.01)
+    assert peer._protocol.reading_paused
+    assert [(await peer.read())["i"] for _ in range(n)] == list(range(n))
+    assert not peer._protocol.reading_paused
+    await comm.close()
+    await peer.close()
+    listener.stop()
