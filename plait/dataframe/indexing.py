@@ -50,14 +50,23 @@ class Loc(Blockwise):
             return (lo,) + tuple(d[1:-1]) + (hi,)
         return d
 
+    def _narrow(self, needed: Any) -> Any:
+        from .expr import ALL
+
+        if needed is ALL or not isinstance(self.cols, list):
+            return self
+        keep = [c for c in self.cols if c in needed] or self.cols[:1]
+        return self if keep == self.cols else Loc(self.frame, self.rows, keep)
+
     def _child_needs(self, needed: Any) -> dict:
         from .expr import ALL
 
         if self.cols is None:
             return {self.frame._name: needed}
         cols = self.cols if isinstance(self.cols, list) else [self.cols]
-        return {self.frame._name: cols if needed is ALL or not isinstance(self.cols, list)
-                else [c for c in cols if c in needed]}
+        if needed is ALL or not isinstance(self.cols, list):
+            return {self.frame._name: cols}
+        return {self.frame._name: [c for c in cols if c in needed] or cols[:1]}
 
 
 def _partitions_for(divisions: tuple, lo: Any, hi: Any) -> list:

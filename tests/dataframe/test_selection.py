@@ -191,3 +191,15 @@ def test_select_dtypes_and_items(ddf_pair):
     df, pdf = ddf_pair
     assert_eq(df.select_dtypes("number"), pdf.select_dtypes("number"))
     assert [k for k, _ in df.items()] == list(pdf.columns)
+
+
+def test_pipeline_under_each_scheduler(pdf, scheduler):
+    df = dd.from_pandas(pdf, npartitions=3)
+    d2 = df.assign(z=df.x * df.y.fillna(0)).drop(columns=["c"])
+    d2 = d2[d2.s.notna()].rename(columns={"z": "zz"})
+    p2 = pdf.assign(z=pdf.x * pdf.y.fillna(0)).drop(columns=["c"])
+    p2 = p2[p2.s.notna()].rename(columns={"z": "zz"})
+    assert_eq(d2, p2, scheduler=scheduler)
+    assert_eq(d2.loc[10:40, ["zz", "t"]], p2.loc[10:40, ["zz", "t"]], scheduler=scheduler)
+    assert_eq(d2.map_partitions(lambda p: p.zz.abs()), p2.zz.abs(), scheduler=scheduler)
+    assert_eq(d2.zz.sum(), p2.zz.sum(), scheduler=scheduler)

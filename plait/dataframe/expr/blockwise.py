@@ -262,8 +262,18 @@ class Projection(Blockwise):
         cols = self.columns_
         want = list(cols) if isinstance(cols, (list, tuple)) else [cols]
         if needed is not ALL and isinstance(cols, (list, tuple)):
-            want = [c for c in want if c in needed]
+            # (a row count needs no column: keep the first, as _narrow does)
+            want = [c for c in want if c in needed] or want[:1]
         return {self.frame._name: want}
+
+    def _narrow(self, needed: Any) -> Expr:
+        """Keep only the needed columns of a list selection (its input was narrowed
+        to them)."""
+        cols = self.columns_
+        if needed is ALL or not isinstance(cols, (list, tuple)):
+            return self
+        keep = [c for c in cols if c in needed] or list(cols)[:1]
+        return self if keep == list(cols) else Projection(self.frame, keep)
 
     def _simplify(self) -> Expr | None:
         cols = self.columns_

@@ -152,6 +152,29 @@ def _row_source(e: Expr) -> str | None:
     return e._name
 
 
+def _row_local_node(e: Expr) -> bool:
+    if isinstance(e, (FromParts, Projection, Filter, Assign)):
+        return True
+    if isinstance(e, (Elemwise, PartitionMethod)) or type(e).__name__ in ("Astype", "Rename"):
+        return bool(e._row_local)
+    return bool(getattr(e, "_row_local", False)) and type(e).__name__ == "MapPartitions"
+
+
+def _only_row_local_paths(roots: list, source_name: str) -> bool:
+    """Whether every step between ``roots`` and the reader works row by row, so
+    dropping rows at the reader drops the same rows above it and changes nothing
+    else (a reduction or a partition-wide step of the reader's data would see fewer
+    rows)."""
+    reaches: dict = {}
+    for n in walk(roots):
+        deps = n.dependencies()
+        hit = n._name == source_name or any(reaches.get(d._name) for d in deps)
+        reaches[n._name] = hit
+        if hit and n._name != source_name and not _row_local_node(n):
+            return False
+    return True
+
+
 def _find_reader(e: Expr, name: str) -> FromParts | None:
     for node in walk([e]):
         if node._name == name:
@@ -170,6 +193,8 @@ def _push_filter(f: Filter) -> Expr:
         return f
     triples = _triples(f.predicate, source)
     if not triples:
+        return f
+    if not _only_row_local_paths([f.frame, f.predicate], source._name):
         return f
     existing = list(source.filters or [])
     new_triples = [t for t in triples if t not in existing]

@@ -21,7 +21,6 @@ and ``nrows`` need ``blocksize=None``; ``index_col`` is not supported (use
 from __future__ import annotations
 
 import io
-import os
 from typing import Any, Callable, Sequence
 
 from ..expr.io import apply_filters
@@ -32,10 +31,6 @@ from .files import Block, codec_for, expand_paths, open_block, plan_blocks, read
 __all__ = ["read_csv", "read_table", "read_fwf", "TextReader"]
 
 DEFAULT_BLOCKSIZE = 64 * 2**20
-
-# Options the readers handle themselves instead of passing them on to pandas.
-_OWN = ("compression", "parse_dates", "usecols", "dtype", "keep_date_col", "date_format")
-
 
 class TextReader:
     """Reads one :class:`~.files.Block` of a text file into a pandas DataFrame.

@@ -30,7 +30,7 @@ def split_parse_dates(parse_dates: Any, file_columns: Sequence) -> tuple[Any, di
 
     >>> split_parse_dates({"Date": [0, 2]}, ["Y", "M", "D"])
     (None, {'Date': ['Y', 'D']})
-    >>> split_parse_dates(["M", ["Y", "D"]], ["Y", "M", "D"])
+    >>> split_parse_dates([1, ["Y", "D"]], ["Y", "M", "D"])
     (['M'], {'Y_D': ['Y', 'D']})
     >>> split_parse_dates(True, ["Y"])
     (True, {})
@@ -62,7 +62,7 @@ def split_parse_dates(parse_dates: Any, file_columns: Sequence) -> tuple[Any, di
             names = [name_of(p) for p in item]
             combos["_".join(str(n) for n in names)] = names
         else:
-            plain.append(item)
+            plain.append(name_of(item))  # positions become names: usecols narrows later
     return (plain or None), combos
 
 
