@@ -101,7 +101,7 @@ def _merge_distinct(parts: list[dict]) -> dict[Any, pd.Index]:
 
 
 def _final_categories(parts: list[dict], sort: bool = True) -> dict[Any, pd.Index]:
-    merged = _merge_distinct(parts)
+    merged = {k: v.rename(None) for k, v in _merge_distinct(parts).items()}
     if sort:
         for k, v in merged.items():
             try:
