@@ -39,9 +39,9 @@ import socket
 import statistics
 import subprocess
 import sys
-import threading
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 N_MAP = 10_000
 N_LEAVES = 5_000

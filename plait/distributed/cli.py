@@ -2,7 +2,8 @@
 
     $ plait scheduler                      # prints its address and the dashboard's
     $ plait worker 127.0.0.1:8786 --nthreads 8
-    >>> client = Client("127.0.0.1:8786")
+
+and then, in Python, ``Client("127.0.0.1:8786")``.
 
 Both listen on 127.0.0.1 unless ``--host`` says otherwise. SIGINT (Ctrl-C) and SIGTERM
 shut down cleanly: a worker unregisters before it exits; a scheduler closes its
@@ -149,7 +150,7 @@ def worker(address: str, nthreads: int | None, nworkers: int, memory_limit: str,
            resources: str | None) -> None:
     """Start plait worker(s) for the scheduler at ADDRESS (e.g. 127.0.0.1:8786)."""
     _setup_logging()
-    from .cluster.local import cpu_count, parse_memory_limit
+    from .worker.memory import cpu_count, parse_memory_limit
 
     if nworkers < 1:
         raise click.BadParameter(f"needs at least 1, got {nworkers}", param_hint="--nworkers")
@@ -203,7 +204,7 @@ async def _many_workers(address: str, spec: dict, n: int, name: str | None) -> i
     while not stop.is_set() and any(p.is_alive() for p in procs):
         try:
             await asyncio.wait_for(stop.wait(), 0.5)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
     await asyncio.gather(*[p.close() for p in procs], return_exceptions=True)
     _say("plait workers closed")

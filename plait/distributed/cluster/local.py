@@ -14,32 +14,18 @@ import asyncio
 import html
 import itertools
 import logging
-import os
 import weakref
 from typing import Any
 
-from plait.utils.sizes import format_bytes, parse_bytes
+from plait.utils.sizes import format_bytes
 
 from ..loop import LoopRunner
+from ..worker.memory import cpu_count, parse_memory_limit, total_memory  # noqa: F401
 from .worker_process import WorkerProcess
 
 __all__ = ["LocalCluster", "default_sizing", "parse_memory_limit", "cpu_count"]
 
 logger = logging.getLogger("plait.distributed.cluster")
-
-
-def cpu_count() -> int:
-    """Cores this process may use."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
-
-
-def total_memory() -> int:
-    import psutil
-
-    return int(psutil.virtual_memory().total)
 
 
 def default_sizing(n_workers: int | None, threads_per_worker: int | None, processes: bool,
@@ -65,35 +51,6 @@ def default_sizing(n_workers: int | None, threads_per_worker: int | None, proces
     if threads_per_worker is None:
         return n_workers, max(1, cores // max(n_workers, 1))
     return n_workers, threads_per_worker
-
-
-def parse_memory_limit(memory_limit: Any, n_workers: int, total: int | None = None) -> int | None:
-    """Bytes per worker from ``"4GB"``, a byte count, a fraction of the machine's memory,
-    ``"auto"`` (the machine's memory shared by ``n_workers``) or None/0 (no limit).
-
-    >>> parse_memory_limit("4GB", 2), parse_memory_limit(None, 2), parse_memory_limit(0, 2)
-    (4000000000, None, None)
-    >>> parse_memory_limit("auto", 4, total=8_000), parse_memory_limit(0.5, 4, total=8_000)
-    (2000, 4000)
-    """
-    if memory_limit is None or memory_limit == 0:
-        return None
-    if memory_limit == "auto":
-        total = total or total_memory()
-        return max(1, total // max(n_workers, 1))
-    if isinstance(memory_limit, float) and 0 < memory_limit <= 1:
-        return int((total or total_memory()) * memory_limit)
-    try:
-        value = parse_bytes(memory_limit)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(
-            f"memory_limit={memory_limit!r} is not a size: give bytes (4_000_000_000), a "
-            "string ('4GB', '512MiB'), a fraction of the machine's memory (0.5), 'auto' "
-            "or None"
-        ) from exc
-    if value < 0:
-        raise ValueError(f"memory_limit must not be negative, got {memory_limit!r}")
-    return value or None
 
 
 class LocalCluster:

@@ -129,7 +129,7 @@ class WorkerProcess:
         try:
             line = await asyncio.wait_for(
                 loop.run_in_executor(None, proc.stdout.readline), timeout)
-        except (asyncio.TimeoutError, asyncio.CancelledError):
+        except (TimeoutError, asyncio.CancelledError):
             self.kill()
             raise TimeoutError(
                 f"worker process {proc.pid} did not start within {timeout} s") from None

@@ -13,8 +13,9 @@ ComputeTask(key='x', run_spec=None, priority=(0,), who_has={}, nbytes={}, resour
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass, field
-from typing import Any, Hashable
+from typing import Any
 
 Key = Hashable
 

@@ -21,8 +21,8 @@ import pickle
 import threading
 import time
 import traceback
-from collections.abc import Mapping
-from typing import Any, Hashable
+from collections.abc import Hashable, Mapping
+from typing import Any
 
 import cloudpickle
 

@@ -24,7 +24,8 @@ import sys
 import tempfile
 import threading
 import time
-from typing import Any, Hashable
+from collections.abc import Hashable
+from typing import Any
 
 from plait import config
 from plait.sizeof import sizeof
@@ -52,6 +53,7 @@ from .events import (
     UpdateData,
 )
 from .execute import picklable_exception, run_task
+from .memory import parse_memory_limit
 from .state import WorkerState
 from .store import DataStore
 from .threadpool import ThreadPool
@@ -75,9 +77,9 @@ class Worker(Server):
         Tasks run at once.
     name : str or int, optional
         Shown by the scheduler and the cluster; the address by default.
-    memory_limit : int, optional
-        Bytes this worker may use (reported to the scheduler; enforced with the
-        resilience work).
+    memory_limit : int or str, optional
+        Bytes this worker may use (``"4GB"``, ``"auto"``: the machine's memory);
+        reported to the scheduler; enforced with the resilience work.
     resources : dict, optional
         Abstract resources, e.g. ``{"GPU": 1}``, for tasks submitted with
         ``resources=``.
@@ -109,6 +111,8 @@ class Worker(Server):
     ):
         if not isinstance(nthreads, int) or nthreads < 1:
             raise ValueError(f"Worker nthreads must be a positive int, got {nthreads!r}")
+        if memory_limit is not None and not isinstance(memory_limit, int):
+            memory_limit = parse_memory_limit(memory_limit, 1)
         handlers = {
             "get_data": self.get_data,
             "update_data": self.update_data,
@@ -273,7 +277,7 @@ class Worker(Server):
             if self._closed_event is not None and self.status == "closing":
                 try:
                     await asyncio.wait_for(self._closed_event.wait(), timeout)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     pass
             return
         self.status = "closing"
@@ -305,7 +309,6 @@ class Worker(Server):
             event.set()
         await self.rpc.close()
         await self.peers.close()
-        self.status = "running"  # let Server.close do its part
         await Server.close(self, timeout=min(timeout, 2))
         self.status = "closed"
         # Do not block the loop on running tasks: threads are daemons.
@@ -377,7 +380,15 @@ class Worker(Server):
     def _handle_events(self, events: list[StateMachineEvent]) -> None:
         if self.status != "running":
             return
-        instructions = self.state.handle(*events)
+        try:
+            instructions = self.state.handle(*events)
+        except Exception:
+            # A bug in the state machine: say so loudly and leave, rather than hang
+            # with tasks that will never finish.
+            logger.exception("worker %s: state machine failed on %d events (first: %r); "
+                             "closing the worker", self.name, len(events), events[0])
+            self._spawn_close()
+            return
         sends = []
         for inst in instructions:
             t = type(inst)

@@ -41,8 +41,8 @@ from __future__ import annotations
 import heapq
 import itertools
 from collections import deque
-from collections.abc import MutableMapping
-from typing import Any, Callable, Hashable
+from collections.abc import Callable, Hashable, MutableMapping
+from typing import Any
 
 from .events import (
     AcquireReplicas,

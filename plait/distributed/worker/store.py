@@ -16,8 +16,8 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Iterator, MutableMapping
-from typing import Any, Hashable
+from collections.abc import Hashable, Iterator, MutableMapping
+from typing import Any
 
 from plait.sizeof import sizeof
 

@@ -9,9 +9,10 @@ import signal
 
 import pytest
 
-from plait.distributed.cluster.local import default_sizing, parse_memory_limit
+from plait.distributed.cluster.local import default_sizing
 from plait.distributed.cluster.worker_process import WorkerProcess, live_pids
 from plait.distributed.testing import FakeScheduler, async_wait_until, run_async
+from plait.distributed.worker.memory import parse_memory_limit
 
 
 @run_async(timeout=60)

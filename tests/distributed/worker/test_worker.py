@@ -13,9 +13,8 @@ import pytest
 
 from plait.distributed.comm import deserialize
 from plait.distributed.core import ConnectionPool
-from plait.distributed.worker import Worker, get_worker, rejoin, secede
-
 from plait.distributed.testing import FakeScheduler
+from plait.distributed.worker import Worker, get_worker, rejoin, secede
 
 
 def run_async(fn):

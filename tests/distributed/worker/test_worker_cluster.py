@@ -10,8 +10,8 @@ import pytest
 
 from plait.distributed import Client
 from plait.distributed.cluster import LocalCluster
-from plait.distributed.worker import Worker, get_worker
 from plait.distributed.testing import in_process_cluster, run_async, wait_until
+from plait.distributed.worker import Worker, get_worker
 
 
 def inc(x):
