@@ -228,8 +228,17 @@ class _Encoder:
 
     def default(self, obj: Any) -> Any:
         t = type(obj)
-        if t is tuple:
-            return _ext(_EXT_TUPLE, self.pack(list(obj)))
+        if t is tuple:  # the hot path (keys are tuples): pack() inlined
+            depth = self.depth
+            if depth == len(self.packers):
+                self.packers.append(msgpack.Packer(default=self.default, strict_types=True,
+                                                   use_bin_type=True))
+            self.depth = depth + 1
+            try:
+                data = self.packers[depth].pack(list(obj))
+            finally:
+                self.depth = depth
+            return tuple.__new__(msgpack.ExtType, (_EXT_TUPLE, data))
         if t is Serialize:
             obj = serialize(obj.data)
             t = Serialized

@@ -40,6 +40,7 @@ _CLOSE_TIMEOUT = 5.0
 #: Large frames are handed to the transport this much at a time.
 _CHUNK = 1 << 20
 _U64 = struct.Struct("<Q")
+_MAX_FRAMES = 1 << 24  # more frames than this in one message means garbage input
 _empty_buffer: Any = None
 
 
@@ -166,6 +167,12 @@ class _Protocol(asyncio.BufferedProtocol):
             self._end += nbytes
         self._parse()
 
+    def _bad_input(self, what: str) -> None:
+        """The peer does not speak this protocol: drop the connection."""
+        logger.error("closing connection from %s: %s (not a plait comm?)",
+                     self.transport.get_extra_info("peername"), what)  # type: ignore[union-attr]
+        self.transport.abort()  # type: ignore[union-attr]
+
     def _parse(self) -> None:
         view = self._view
         while True:
@@ -176,6 +183,9 @@ class _Protocol(asyncio.BufferedProtocol):
                 if avail < 8:
                     break
                 (nframes,) = _U64.unpack_from(view, start)
+                if not 0 < nframes <= _MAX_FRAMES:
+                    self._bad_input(f"a message announced {nframes} frames")
+                    return
                 need = 8 + 8 * nframes
                 if avail < need:
                     break
