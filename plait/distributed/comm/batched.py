@@ -62,6 +62,7 @@ class BatchedSend:
         self.comm = comm
         self._wake = asyncio.Event()
         self._task = asyncio.get_running_loop().create_task(self._background())
+        self._task.add_done_callback(self._background_done)
         if self.buffer:
             self._wake.set()
 
@@ -117,6 +118,13 @@ class BatchedSend:
             self.batch_count += 1
             self.byte_count += nbytes
             self._last_write = loop.time()
+
+    def _background_done(self, task: asyncio.Task) -> None:
+        # A bug in the writer must not leave send() buffering into the void.
+        if not task.cancelled() and task.exception() is not None:
+            self.error = task.exception()
+            logger.error("%s: the writer task failed", self.name or "BatchedSend",
+                         exc_info=self.error)
 
     async def _write_one_by_one(self, batch: list, error: BaseException) -> int:
         """Send what can be sent of a batch one of whose messages failed to serialize."""
