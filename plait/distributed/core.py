@@ -378,8 +378,11 @@ class ConnectionPool:
         finally:
             await self.release(comm, address, reuse=ok)
 
-    async def send_recv(self, address: str, op: str, **kwargs: Any) -> Any:
+    async def send_recv(self, address: str, op: str, /, **kwargs: Any) -> Any:
         """Send ``{"op": op, **kwargs}`` to ``address`` and return the reply.
+
+        ``address`` and ``op`` are positional-only, so messages may carry an
+        ``address`` field of their own (``register-worker``, ``unregister``).
 
         Raises the remote exception (its own type when it unpickles here, else
         ``RemoteError``) with ``remote_traceback`` and a note holding the remote traceback.

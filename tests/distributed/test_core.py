@@ -279,3 +279,13 @@ async def test_non_deserializing_server_forwards_opaque_values(address):
     assert isinstance(seen[0], (Serialize, Serialized))
     np.testing.assert_array_equal(reply["data"], np.arange(4))
     await server.close()
+
+
+@run_async
+async def test_send_recv_message_may_carry_an_address_field():
+    server = Server({"unregister": lambda comm, address: f"bye {address}"})
+    await server.listen("inproc://")
+    async with ConnectionPool() as pool:
+        reply = await pool.send_recv(server.address, "unregister", address="tcp://w:1")
+    assert reply == "bye tcp://w:1"
+    await server.close()
