@@ -54,6 +54,7 @@ from .manipulation import (
 )
 from .overlap import map_overlap
 from .rechunk import rechunk
+from .shuffle import shuffle
 from .reshape import ravel, reshape
 from .slicing import argwhere, compress, nonzero, take
 from .statistics import (
@@ -103,6 +104,7 @@ from .reductions import (  # noqa: E402
     sum,
     var,
 )
+from .windows import median, nanmedian  # noqa: E402
 from .routines import (  # noqa: E402
     allclose,
     around,
@@ -131,7 +133,7 @@ from .routines import (  # noqa: E402
 
 _API_MODULES = ("creation", "reductions", "linalg", "routines", "random", "gufunc", "fft",
                 "decompositions", "setitem", "overlap", "io", "manipulation", "statistics",
-                "slicing", "reshape", "numpy_compat")
+                "slicing", "reshape", "numpy_compat", "windows")
 
 
 def _register_all() -> None:
@@ -163,6 +165,6 @@ __all__ = sorted(
         "nanvar", "normalize_chunks", "ones", "ones_like", "outer", "prod", "random",
         "real", "rechunk", "reduction", "round", "squeeze", "stack", "std", "sum",
         "swapaxes", "tensordot", "trace", "transpose", "tri", "unify_chunks", "var",
-        "vdot", "where", "zeros", "zeros_like",
+        "vdot", "where", "zeros", "zeros_like", "median", "nanmedian", "shuffle",
     }
 )

@@ -587,11 +587,49 @@ def diff(a: Any, n: int = 1, axis: int = -1, prepend: Any = None, append: Any = 
     return x
 
 
-def _spacing(h: Any) -> float:
-    if np.ndim(h) != 0:
-        raise NotImplementedError("gradient supports scalar spacings only, not coordinate "
-                                  "arrays")
+def _spacing(h: Any) -> Any:
+    if np.ndim(h) == 0:
+        return h
+    if isinstance(h, Array):
+        h = h.compute()  # coordinates are one small 1-d array per axis
+    h = np.asarray(h, dtype=np.float64)
+    if h.ndim != 1:
+        raise ValueError(f"gradient spacings must be scalars or 1-d coordinate arrays; got "
+                         f"an array of shape {h.shape}")
     return h
+
+
+def _along(v: np.ndarray, ax: int, ndim: int) -> np.ndarray:
+    """A 1-d array shaped to broadcast along axis ``ax`` of an ``ndim``-d array."""
+    shape = [1] * ndim
+    shape[ax] = len(v)
+    return v.reshape(shape)
+
+
+def _coordinate_gradient(x: Array, ax: int, h: np.ndarray, edge_order: int) -> Array:
+    """NumPy's non-uniform-spacing gradient along ``ax`` with coordinates ``h``."""
+    n = x.shape[ax]
+    if len(h) != n:
+        raise ValueError(f"when 1d, distances must match the length of the corresponding "
+                         f"dimension: {len(h)} coordinates for length {n}")
+    if edge_order != 1:
+        raise NotImplementedError("gradient with coordinate arrays supports edge_order=1 "
+                                  "only; pass edge_order=1")
+    d = np.diff(h)
+    d1, d2 = d[:-1], d[1:]
+    a = -d2 / (d1 * (d1 + d2))
+    b = (d2 - d1) / (d1 * d2)
+    c = d1 / (d2 * (d1 + d2))
+
+    def r(lo: int, hi: int) -> Array:
+        return _axis_range(x, ax, lo, hi)
+
+    nd = x.ndim
+    interior = (_along(a, ax, nd) * r(0, n - 2) + _along(b, ax, nd) * r(1, n - 1)
+                + _along(c, ax, nd) * r(2, n))
+    first = (r(1, 2) - r(0, 1)) / d[0]
+    last = (r(n - 1, n) - r(n - 2, n - 1)) / d[-1]
+    return concatenate([first, interior, last], axis=ax)
 
 
 @implements(np.gradient)
@@ -624,6 +662,12 @@ def gradient(f: Any, *varargs: Any, axis: Any = None, edge_order: int = 1) -> An
         if n < edge_order + 1:
             raise ValueError("Shape of array too small to calculate a numerical gradient, "
                              "at least (edge_order + 1) elements are required.")
+
+        if np.ndim(h) == 1 and len(h) > 1 and (np.diff(h) == h[1] - h[0]).all():
+            h = float(h[1] - h[0])  # evenly spaced: NumPy's uniform formula (NaNs stay local)
+        if np.ndim(h) == 1:
+            out.append(_coordinate_gradient(x, ax, h, edge_order).astype(x.dtype))
+            continue
 
         def r(lo: int, hi: int, ax: int = ax) -> Array:
             return _axis_range(x, ax, lo, hi)

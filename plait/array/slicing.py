@@ -98,6 +98,8 @@ def getitem(x: Array, key: Any) -> Array:
     array([7, 0, 3])
     """
     key = _normalize_key(x, key)
+    if not key:  # x[()] of a 0-d array
+        return x
     # A multi-dimensional boolean mask over the leading axes: x[mask].
     if (_is_bool(key[0]) and key[0].ndim > 1
             and all(isinstance(k, slice) and k == slice(None) for k in key[1:])):

@@ -328,8 +328,16 @@ def test_gradient_1d_and_errors():
         m.gradient(da.from_array(np.ones(2), chunks=1), edge_order=2)
     with pytest.raises(ValueError, match="edge_order"):
         m.gradient(da.from_array(V1, chunks=4), edge_order=3)
-    with pytest.raises(NotImplementedError, match="scalar"):
-        m.gradient(da.from_array(V1, chunks=4), np.arange(13.0))
+    # Coordinate arrays (uneven and even spacing) follow NumPy; edge_order=2 with them
+    # is not supported.
+    coords = np.cumsum(np.linspace(0.5, 2.0, len(V1)))
+    np.testing.assert_allclose(m.gradient(da.from_array(V1, chunks=4), coords).compute(),
+                               np.gradient(V1, coords))
+    np.testing.assert_allclose(
+        m.gradient(da.from_array(V1, chunks=4), np.arange(len(V1)) * 2.0).compute(),
+        np.gradient(V1, np.arange(len(V1)) * 2.0))
+    with pytest.raises(NotImplementedError, match="edge_order=1"):
+        m.gradient(da.from_array(V1, chunks=4), coords, edge_order=2)
     with pytest.raises(TypeError):
         m.gradient(da.from_array(A2, chunks=4), 1.0, 2.0, 3.0)
 
