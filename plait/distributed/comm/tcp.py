@@ -10,6 +10,14 @@ it is never copied into a joined bytes object. Reading uses ``asyncio.BufferedPr
 small frames pass through a reusable staging buffer, while a large frame gets its own
 preallocated buffer (uninitialised NumPy memory when NumPy is installed) and the kernel
 writes straight into it, so a received NumPy array is backed by that buffer, uncopied.
+A large frame is handed to the transport 1 MiB at a time, each chunk once the previous
+one is in the kernel, so asyncio never copies it into its own write buffer: at most the
+kernel's copy on each side.
+
+Sockets get ``TCP_NODELAY`` (small messages go out at once). Socket buffer sizes are
+left to the kernel: setting ``SO_SNDBUF``/``SO_RCVBUF`` turns Linux's autotuning off,
+and fixed sizes measured no faster over loopback than autotuned ones (up to 4 MiB send,
+32 MiB receive by default).
 """
 
 from __future__ import annotations
