@@ -291,7 +291,13 @@ class TCPComm(Comm):
                 await self._protocol.drain()
             return nbytes
         async with self._write_lock:  # large frames are written over several awaits
-            await self._write_frames(prefix, frames, lengths)
+            try:
+                await self._write_frames(prefix, frames, lengths)
+            except BaseException:
+                # Cancelled or cut off halfway through a message: whatever follows on
+                # this stream would be misread, so the comm cannot be used any more.
+                self.abort()
+                raise
         return nbytes
 
     async def _write_frames(self, prefix: bytes, frames: list, lengths: list[int]) -> None:

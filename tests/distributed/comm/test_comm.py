@@ -410,3 +410,27 @@ async def test_listen_on_a_port_in_use_fails_clearly():
     with pytest.raises(OSError, match="address already in use"):
         await listen(listener.contact_address, echo)
     listener.stop()
+
+
+@run_async
+async def test_write_cancelled_halfway_closes_the_comm():
+    server_side = asyncio.get_running_loop().create_future()
+
+    async def keep(comm):  # never reads: the sender's large write cannot finish
+        server_side.set_result(comm)
+
+    listener = await listen("tcp://127.0.0.1:0", keep)
+    comm = await connect(listener.contact_address)
+    peer = await server_side
+    peer._transport.pause_reading()  # socket buffers fill up, then the write waits
+    writing = asyncio.ensure_future(comm.write({"x": Serialize(np.zeros(100 * 2**20 // 8))}))
+    await asyncio.sleep(0.2)
+    assert not writing.done()
+    writing.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await writing
+    assert comm.closed()  # half a message was sent: the stream is unusable
+    with pytest.raises(CommClosedError):
+        await comm.write({"y": 1})
+    peer.abort()
+    listener.stop()
