@@ -195,3 +195,62 @@ def categorize(frame: Any, columns: Any = None, index: Any = None,
 
 def _ordered(dtype: Any) -> bool:
     return bool(getattr(dtype, "ordered", False))
+
+
+# -- concatenating pieces whose categories differ ---------------------------------------
+
+def _union(dtypes: list) -> pd.Index:
+    cats = dtypes[0].categories
+    for d in dtypes[1:]:
+        cats = cats.append(d.categories).unique()
+    try:
+        return cats.sort_values()
+    except TypeError:
+        return cats
+
+
+def _unify_index(objs: list, union: dict) -> list:
+    out = []
+    for o in objs:
+        idx = o.index
+        if isinstance(idx, pd.MultiIndex):
+            for i, cats in union.items():
+                idx = idx.set_levels(idx.levels[i].set_categories(cats), level=i)
+        else:
+            idx = idx.set_categories(union[0])
+        out.append(o.set_axis(idx))
+    return out
+
+
+def concat_unifying_categories(objs: list) -> Any:
+    """``pd.concat(objs)`` where categorical columns and index levels whose categories
+    differ between pieces (unknown categories) keep a categorical dtype over the sorted
+    union of categories, instead of falling back to object as pandas does."""
+    if len(objs) == 1:
+        return objs[0]
+    first = objs[0]
+    # index levels
+    nlevels = first.index.nlevels
+    levels = (lambda o, i: o.index.levels[i]) if nlevels > 1 else (lambda o, i: o.index)
+    union = {}
+    for i in range(nlevels):
+        dts = [levels(o, i).dtype for o in objs]
+        if all(isinstance(d, pd.CategoricalDtype) for d in dts) and len(set(dts)) > 1:
+            union[i] = _union(dts)
+    if union:
+        objs = _unify_index(objs, union)
+    # columns
+    if isinstance(first, pd.DataFrame):
+        changed = {}
+        for c in first.columns:
+            dts = [o.dtypes[c] for o in objs]
+            if all(isinstance(d, pd.CategoricalDtype) for d in dts) and len(set(dts)) > 1:
+                changed[c] = pd.CategoricalDtype(_union(dts), ordered=dts[0].ordered)
+        if changed:
+            objs = [o.astype(changed) for o in objs]
+    elif isinstance(first, pd.Series) and isinstance(first.dtype, pd.CategoricalDtype):
+        dts = [o.dtype for o in objs]
+        if len(set(dts)) > 1:
+            dtype = pd.CategoricalDtype(_union(dts), ordered=dts[0].ordered)
+            objs = [o.astype(dtype) for o in objs]
+    return pd.concat(objs)

@@ -277,3 +277,24 @@ def test_errors(pdf):
     other = dd.from_pandas(pdf.x, npartitions=3)
     with pytest.raises(ValueError, match="partitions"):
         df.groupby(other)
+
+
+def test_unknown_categorical_keys():
+    # each partition has its own categories: results keep a categorical index over
+    # the union of categories, sorted, as grouping the whole column would give
+    pdf = pd.DataFrame({"k": list("abacdb" * 3), "x": np.arange(18.0)})
+    df = dd.from_pandas(pdf, npartitions=4)
+    meta = pdf.k.iloc[:0].astype("category")
+    key = df.k.map_partitions(lambda s: s.astype("category"), meta=meta)
+    whole = pdf.assign(k=pdf.k.astype("category"))
+    got = df.assign(k=key).groupby("k")
+    for res, expected in [(got.x.sum(), whole.groupby("k").x.sum()),
+                          (got.x.nunique(), whole.groupby("k").x.nunique()),
+                          (got.x.agg(["mean", "count"]),
+                           whole.groupby("k").x.agg(["mean", "count"]))]:
+        result = res.compute()
+        assert list(result.index.categories) == ["a", "b", "c", "d"]
+        if isinstance(result, pd.Series):
+            pd.testing.assert_series_equal(result, expected)
+        else:
+            pd.testing.assert_frame_equal(result, expected)

@@ -33,6 +33,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
+from ..categorical import concat_unifying_categories
 from .spec import COMBINE, SERIES_COLUMN, Plan
 
 __all__ = ["GroupKeys", "chunk", "combine", "aggregate", "group_keys"]
@@ -155,7 +156,7 @@ def _merge_wide(wides: list[pd.DataFrame], plan: Plan, sort: bool, observed: boo
     wides = _nonempty(wides)
     if len(wides) == 1 and not sort and observed:
         return wides[0]
-    cat = pd.concat(wides) if len(wides) > 1 else wides[0]
+    cat = concat_unifying_categories(wides)
     levels = list(range(cat.index.nlevels))
     g = cat.groupby(level=levels, sort=sort, observed=observed, dropna=False)
     out: dict[int, pd.Series] = {}
@@ -198,7 +199,7 @@ def _merge_pairs(frames: list[pd.DataFrame]) -> pd.DataFrame:
     frames = _nonempty(frames)
     if len(frames) == 1:
         return frames[0]
-    return pd.concat(frames, ignore_index=True).drop_duplicates(ignore_index=True)
+    return concat_unifying_categories(frames).drop_duplicates(ignore_index=True)
 
 
 def combine(partials: list[dict[str, Any]], plan: Plan) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..categorical import concat_unifying_categories
 from .kernels import GroupKeys, group_keys
 from .spec import SERIES_COLUMN
 
@@ -55,7 +56,7 @@ def vc_combine(parts: list[pd.Series]) -> pd.Series:
     kept = [p for p in parts if len(p)] or parts[:1]
     if len(kept) == 1:
         return kept[0]
-    cat = pd.concat(kept)
+    cat = concat_unifying_categories(kept)
     levels = list(range(cat.index.nlevels))
     return cat.groupby(level=levels, sort=False, dropna=False, observed=True).sum()
 

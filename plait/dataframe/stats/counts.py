@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..categorical import concat_unifying_categories
 from ._tree import is_frame, tree
 
 __all__ = ["value_counts", "nunique", "unique", "mode"]
@@ -35,7 +36,7 @@ def _vc_combine(parts: list[pd.Series]) -> pd.Series:
     kept = [p for p in parts if len(p)] or parts[:1]
     if len(kept) == 1:
         return kept[0]
-    cat = pd.concat(kept)
+    cat = concat_unifying_categories(kept)
     levels = list(range(cat.index.nlevels))
     return cat.groupby(level=levels if len(levels) > 1 else 0, sort=False, dropna=False,
                        observed=False).sum()
