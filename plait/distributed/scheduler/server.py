@@ -122,6 +122,12 @@ class Scheduler(Server):
             "distributed.scheduler.worker-ttl", "300s")
         self.worker_ttl = _seconds(ttl) if ttl is not None else None
         self.steal_interval = steal_interval
+        # Worker streams write once per event-loop tick (no added delay): a worker
+        # holds only about nthreads + 1 root tasks, so every millisecond a
+        # compute-task waits is a millisecond the worker may idle. Client streams
+        # gather a couple of milliseconds of reports per write.
+        self.worker_stream_interval = 0.0
+        self.client_stream_interval = 0.002
         self.worker_streams: dict[str, BatchedSend] = {}
         self.client_streams: dict[str, BatchedSend] = {}
         self.rpc = ConnectionPool(deserialize=False)
@@ -307,7 +313,7 @@ class Scheduler(Server):
         except ValueError as exc:
             return error_message(exc)
         # Messages for the new worker wait in the BatchedSend until the reply is out.
-        bs = BatchedSend(interval=0.002, name=f"scheduler->{address}")
+        bs = BatchedSend(interval=self.worker_stream_interval, name=f"scheduler->{address}")
         self.worker_streams[address] = bs
         self.send_all(msgs)
         self.send_all(self.state.balance())
@@ -373,7 +379,7 @@ class Scheduler(Server):
                               **_: Any) -> Any:
         if self.status != "running":
             return error_message(RuntimeError("the scheduler is closing"))
-        bs = BatchedSend(interval=0.002, name=f"scheduler->{client}")
+        bs = BatchedSend(interval=self.client_stream_interval, name=f"scheduler->{client}")
         old = self.client_streams.get(client)
         if old is not None:
             old.abort()

@@ -29,8 +29,9 @@ class Simulation:
     """A state machine plus simulated workers and clients that record what they get."""
 
     def __init__(self, workers: Mapping[str, int] | None = None, state: SchedulerState | None = None,
-                 **state_kwargs: Any):
+                 duration: float = 0.05, **state_kwargs: Any):
         self.state = state if state is not None else SchedulerState(**state_kwargs)
+        self.duration = duration  # the compute time each simulated task reports
         self.pending: dict[str, list[Key]] = {}  # per worker, compute-tasks not run yet
         self.running: dict[str, set] = defaultdict(set)  # started (not stealable)
         self.data: dict[str, set] = defaultdict(set)
@@ -120,7 +121,7 @@ class Simulation:
             self.data[address].add(key)
             self.deliver(self.state.task_finished(
                 key, address, nbytes=nbytes, type="int",
-                startstops=[("compute", 0.0, 0.001)]))
+                startstops=[("compute", 0.0, self.duration)]))
         return key
 
     def run_until_idle(self, max_steps: int = 10_000_000, check: Any = None) -> int:

@@ -82,6 +82,10 @@ class SchedulerState(Transitions, Reports, Queries):
         Check every invariant after each event (slow; for tests).
     owner:
         The object plugins receive as ``scheduler`` (the server; else this state).
+    root_latency, max_boost:
+        Root tasks measured shorter than ``root_latency`` seconds (about one round trip
+        scheduler -> worker -> scheduler) widen each worker's root-task window by up to
+        ``max_boost`` times, so tiny tasks are not throttled by latency; 1 turns this off.
 
     Examples
     --------
@@ -105,6 +109,8 @@ class SchedulerState(Transitions, Reports, Queries):
         validate: bool = False,
         owner: Any = None,
         transition_log_length: int = 10_000,
+        root_latency: float = 0.002,
+        max_boost: float = 8.0,
     ):
         if saturation is None:
             saturation = _float_config("distributed.scheduler.worker-saturation", 1.1)
@@ -114,6 +120,14 @@ class SchedulerState(Transitions, Reports, Queries):
             )
         self.saturation = float(saturation)
         self.queuing = math.isfinite(self.saturation)
+        # The window actually used for root tasks: saturation x root_boost, where the
+        # boost (1, 2, 4 or 8) grows only while root tasks take less than about one
+        # scheduler round trip (see Transitions._learn_root_duration).
+        self.root_latency = root_latency
+        self.max_boost = max_boost
+        self.root_duration: float | None = None
+        self.root_boost = 1.0
+        self.root_saturation = self.saturation
         self.unknown_duration = (
             _float_config("distributed.scheduler.unknown-task-duration", 0.5)
             if unknown_duration is None else unknown_duration
@@ -520,7 +534,7 @@ class SchedulerState(Transitions, Reports, Queries):
         """Give a newly running worker queued root tasks and the tasks it can unblock."""
         if ws.status != "running":
             return
-        n = task_slots(ws, self.saturation)
+        n = task_slots(ws, self.root_saturation)
         queue = self.queue
         while n > 0 and queue:
             recs[queue.pop().key] = "processing"

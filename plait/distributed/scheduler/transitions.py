@@ -111,7 +111,7 @@ class Transitions:
 
     # -- shared steps ----------------------------------------------------------------
     def _update_slots(self, ws: WorkerState) -> None:
-        if ws.status == "running" and task_slots(ws, self.saturation) > 0:
+        if ws.status == "running" and task_slots(ws, self.root_saturation) > 0:
             self.open_slots.add(ws)
         else:
             self.open_slots.discard(ws)
@@ -126,7 +126,7 @@ class Transitions:
         cost = duration + transfer_bytes(ts, ws) / self.bandwidth if deps else duration
         ws.processing[ts] = cost
         ws.occupancy += cost
-        if ws in self.open_slots and task_slots(ws, self.saturation) <= 0:
+        if ws in self.open_slots and task_slots(ws, self.root_saturation) <= 0:
             self.open_slots.discard(ws)
         if deps:
             who_has = {d.key: [w.address for w in d.who_has] for d in deps}
@@ -156,7 +156,7 @@ class Transitions:
         ws.occupancy = max(ws.occupancy - cost, 0.0) if ws.processing else 0.0
         ws.long_running.discard(ts)
         if ws.status == "running" and ws.address in self.running:
-            if task_slots(ws, self.saturation) > 0:
+            if task_slots(ws, self.root_saturation) > 0:
                 self.open_slots.add(ws)
                 if self.queue:
                     nxt = self.queue.pop()
@@ -373,8 +373,40 @@ class Transitions:
             for action, start, stop in startstops:
                 if action == "compute":
                     ts.prefix.add_duration(stop - start)
+                    if not ts.dependencies and self.queuing:
+                        self._learn_root_duration(stop - start, recs)
         recs.update(self._add_to_memory(ts, worker, nbytes, type))
         return recs
+
+    def _learn_root_duration(self, seconds: float, recs: dict) -> None:
+        """Widen each worker's root-task window when root tasks are much shorter than
+        a round trip to the worker.
+
+        With ``nthreads + 1`` tasks on a worker and tasks of 50 us, the worker idles
+        for most of each scheduler round trip (about ``root_latency``): throughput is
+        then bounded by latency, not by work. The window grows (by powers of two, at
+        most ``max_boost`` times) just enough to cover a round trip; tasks that short
+        cannot build large results, so the memory bound queuing exists for holds.
+        """
+        avg = self.root_duration
+        avg = seconds if avg is None else 0.8 * avg + 0.2 * seconds
+        self.root_duration = avg
+        boost = 1.0
+        limit = self.root_latency
+        while boost < self.max_boost and avg * boost < limit:
+            boost *= 2
+        boost = min(boost, self.max_boost)
+        if boost != self.root_boost:
+            self.root_boost = boost
+            self.root_saturation = self.saturation * boost
+            queue = self.queue
+            for ws in self.running.values():
+                self._update_slots(ws)
+                if ws in self.open_slots:
+                    n = task_slots(ws, self.root_saturation)
+                    while n > 0 and queue:
+                        recs[queue.pop().key] = "processing"
+                        n -= 1
 
     def _processing_erred(self, ts: TaskState, worker: WorkerState | None = None,
                           exception: Any = None, traceback: Any = None, exception_text: str = "",

@@ -184,4 +184,27 @@ def test_learned_durations_feed_occupancy():
     s = sim({A: 1})
     s.submit("c", {"inc-0123456789abcdef": b""}, {}, ["inc-0123456789abcdef"])
     s.run_until_idle()
-    assert s.state.prefixes["inc"].duration_average == 0.001
+    assert s.state.prefixes["inc"].duration_average == 0.05
+
+
+def test_tiny_root_tasks_get_a_wider_but_bounded_window():
+    # 50 us tasks: nthreads + 1 in flight would leave the worker idle for most of
+    # each round trip, so the window grows, but never past max_boost times.
+    s = sim({A: 1, B: 2}, duration=50e-6, validate=False)
+    tasks = {("inc", i): b"" for i in range(2000)}
+    s.submit("c", tasks, {}, list(tasks))
+    assert s.processing_counts() == {A: 2, B: 3}
+    peak = {A: 0, B: 0}
+
+    def check(sim):
+        for w, c in sim.processing_counts().items():
+            peak[w] = max(peak[w], c)
+
+    s.run_until_idle(check=check)
+    assert s.state.root_boost == 8
+    assert peak == {A: math.ceil(1.1 * 8), B: math.ceil(1.1 * 16)}
+    # Tasks of 10 ms (longer than a round trip) keep the plain nthreads + 1.
+    s2 = sim({A: 1}, duration=0.01, validate=False)
+    s2.submit("c", tasks, {}, list(tasks))
+    s2.run_until_idle()
+    assert s2.state.root_boost == 1 and s2.state.root_saturation == 1.1
