@@ -10,6 +10,7 @@ import pandas as pd
 
 from .core import new_collection
 from .expr import Blockwise, MapPartitions, TreeReduce
+from .expr.blockwise import PART
 from .meta import emulate
 
 __all__ = ["to_array", "to_datetime", "to_numeric", "to_timedelta", "isna", "sample"]
@@ -168,20 +169,17 @@ class Sample(Blockwise):
     def _operation(self) -> Any:
         return _sample
 
-    def _call_args(self) -> tuple[list, dict]:
-        return [self.frame, self.frac, self.replace, self.seeds[0]], {}
-
     def _compute_meta(self) -> Any:
         return self.frame._meta
 
     def _compute_divisions(self) -> tuple:
         return self.frame.divisions
 
-    def _task(self, key: Any, i: int) -> Any:
-        from ..graph import Ref, Task
+    def _call_args(self) -> tuple[list, dict]:
+        return [self.frame, self.frac, self.replace, PART], {}
 
-        return Task(key, _sample, Ref((self.frame._name, i)), self.frac, self.replace,
-                    self.seeds[i])
+    def _partition_value(self, i: int) -> Any:
+        return self.seeds[i]
 
     def _child_needs(self, needed: Any) -> dict:
         return {self.frame._name: needed}

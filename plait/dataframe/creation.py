@@ -262,7 +262,12 @@ class _MapReader:
         return out
 
     def __plait_tokenize__(self) -> Any:
-        return ("map-reader", tokenize(self.func, self.args, self.kwargs, self.packed))
+        # hashed once: rewrites of the reading node ask again and again
+        token = self.__dict__.get("_token")
+        if token is None:
+            token = tokenize(self.func, self.args, self.kwargs, self.packed)
+            self._token = token
+        return ("map-reader", token)
 
     def __reduce__(self):
         return (_MapReader, (self.func, self.args, self.kwargs, self.packed))

@@ -63,6 +63,49 @@ def _to_task_arg(obj: Any, i: int, npartitions: int) -> Any:
     return obj
 
 
+class In:
+    """In a task template: the partition of expression ``name`` (partition 0 when
+    ``broadcast``)."""
+
+    __slots__ = ("name", "broadcast")
+
+    def __init__(self, name: str, broadcast: bool):
+        self.name = name
+        self.broadcast = broadcast
+
+
+class _PartValue:
+    """In a task template: the node's own per-partition value (``_partition_value``)."""
+
+    __slots__ = ()
+
+
+PART: Any = _PartValue()
+
+
+def _template_arg(obj: Any, npartitions: int) -> Any:
+    if isinstance(obj, Expr):
+        return In(obj._name, _is_broadcast(obj, npartitions))
+    if type(obj) in (list, tuple):
+        return type(obj)(_template_arg(o, npartitions) for o in obj)
+    if type(obj) is dict:
+        return {k: _template_arg(v, npartitions) for k, v in obj.items()}
+    return obj
+
+
+def _fill(obj: Any, i: int, node: "Blockwise") -> Any:
+    t = type(obj)
+    if t is In:
+        return Ref((obj.name, 0 if obj.broadcast else i))
+    if obj is PART:
+        return node._partition_value(i)
+    if t is list or t is tuple:
+        return t(_fill(o, i, node) for o in obj)
+    if t is dict:
+        return {k: _fill(v, i, node) for k, v in obj.items()}
+    return obj
+
+
 def _metas(obj: Any) -> Any:
     if isinstance(obj, Expr):
         return obj._meta
@@ -105,11 +148,23 @@ class Blockwise(Expr):
         deps = [d for d in self.dependencies() if is_pandas(d._meta)]
         return deps[0].divisions if deps else (None, None)
 
+    def _template(self) -> tuple:
+        """``(operation, args, kwargs)`` with inputs as :class:`In` markers and the
+        per-partition value as ``PART``; built once, filled in per partition."""
+        t = self._cache.get("template")
+        if t is None:
+            args, kwargs = self._call_args()
+            n = self.npartitions
+            t = (self._operation(), _template_arg(list(args), n), _template_arg(dict(kwargs), n))
+            self._cache["template"] = t
+        return t
+
+    def _partition_value(self, i: int) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} has no per-partition value")
+
     def _task(self, key: Any, i: int) -> Task:
-        args, kwargs = self._call_args()
-        n = self.npartitions
-        return Task(key, self._operation(), *_to_task_arg(args, i, n),
-                    **_to_task_arg(kwargs, i, n))
+        op, args, kwargs = self._template()
+        return Task(key, op, *_fill(args, i, self), **_fill(kwargs, i, self))
 
     def _layer(self) -> dict:
         return {(self._name, i): self._task((self._name, i), i) for i in range(self.npartitions)}

@@ -17,7 +17,7 @@ import pandas as pd
 from ...graph import Alias, Task
 from ...tokenize import tokenize
 from .base import Expr
-from .blockwise import ALL, Blockwise
+from .blockwise import ALL, PART, Blockwise
 
 __all__ = ["FromParts", "FromPandas", "FromGraph", "apply_filters", "FILTER_OPS"]
 
@@ -135,8 +135,14 @@ class FromParts(Blockwise):
             return self.divisions_
         return (None,) * (len(self.parts) + 1)
 
-    def _task(self, key: Any, i: int) -> Task:
-        return Task(key, _ReadPart(self.reader, self.columns_, self.filters), self.parts[i])
+    def _operation(self) -> Callable:
+        return _ReadPart(self.reader, self.columns_, self.filters)
+
+    def _call_args(self) -> tuple[list, dict]:
+        return [PART], {}
+
+    def _partition_value(self, i: int) -> Any:
+        return self.parts[i]
 
     def _child_needs(self, needed: Any) -> dict:
         return {}
@@ -225,21 +231,32 @@ class FromPandas(Blockwise):
         return meta
 
     def _indices(self) -> list:
-        if self.selected is not None:
-            return list(self.selected)
-        return list(range(len(self.locations) - 1))
+        out = self._cache.get("indices")
+        if out is None:
+            out = list(self.selected) if self.selected is not None else \
+                list(range(len(self.locations) - 1))
+            self._cache["indices"] = out
+        return out
 
     def _compute_divisions(self) -> tuple:
         if self.selected is None:
             return self.divisions_
         return _sub_divisions(self.divisions_, list(self.selected))
 
-    def _task(self, key: Any, i: int) -> Task:
+    def _operation(self) -> Callable:
+        return _piece
+
+    def _call_args(self) -> tuple[list, dict]:
+        return [PART, None], {}
+
+    def _partition_value(self, i: int) -> Any:
+        # each task holds only its own rows and columns (what a process pool ships)
+        frame = self._cache.get("selected_frame")
+        if frame is None:
+            frame = self.frame if self.columns_ is None else self.frame[self.columns_]
+            self._cache["selected_frame"] = frame
         j = self._indices()[i]
-        start, stop = self.locations[j], self.locations[j + 1]
-        frame = self.frame if self.columns_ is None else self.frame[self.columns_]
-        # the task holds only its own rows and columns (what a process pool ships)
-        return Task(key, _piece, frame.iloc[start:stop], None)
+        return frame.iloc[self.locations[j]:self.locations[j + 1]]
 
     def _child_needs(self, needed: Any) -> dict:
         return {}

@@ -13,7 +13,7 @@ group's only value seen outside is its top node's, under that node's key.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any
 
 from ...graph import Ref, Task
 from ..meta import is_pandas
@@ -24,29 +24,123 @@ from .io import FromParts, FromPandas
 __all__ = ["lower", "to_graph", "FusedPartition"]
 
 
-class FusedPartition:
-    """Run a partition's fused steps; ``inputs`` are the keys supplied as arguments."""
+class _Local:
+    __slots__ = ("j",)
 
-    __slots__ = ("nodes", "output", "inputs")
-
-    def __init__(self, nodes: tuple, output: Any, inputs: tuple):
-        self.nodes = nodes
-        self.output = output
-        self.inputs = inputs
-
-    def __call__(self, *values: Any) -> Any:
-        data = dict(zip(self.inputs, values))
-        for node in self.nodes:
-            data[node.key] = node.run(data)
-        return data[self.output]
+    def __init__(self, j: int):
+        self.j = j
 
     def __reduce__(self):
-        return (FusedPartition, (self.nodes, self.output, self.inputs))
+        return (_Local, (self.j,))
+
+
+class _Ext:
+    __slots__ = ("k",)
+
+    def __init__(self, k: int):
+        self.k = k
+
+    def __reduce__(self):
+        return (_Ext, (self.k,))
+
+
+def _resolve(obj: Any, out: list, values: tuple) -> Any:
+    t = type(obj)
+    if t is _Local:
+        return out[obj.j]
+    if t is _Ext:
+        return values[obj.k]
+    if t is list or t is tuple:
+        return t(_resolve(o, out, values) for o in obj)
+    if t is dict:
+        return {k: _resolve(v, out, values) for k, v in obj.items()}
+    return obj
+
+
+class FusedPartition:
+    """One partition's run of fused partition-wise steps: the same plan for every
+    partition of a group, called with that partition's inputs (values of other keys,
+    and per-partition values such as a reader's part).
+
+    ``steps`` are ``(operation, args, kwargs)`` whose arguments refer to earlier
+    steps' outputs (``_Local``) or to the call's inputs (``_Ext``); each output is
+    dropped after its last use, so a partition holds few intermediates at once.
+    """
+
+    __slots__ = ("steps", "names", "release")
+
+    def __init__(self, steps: tuple, names: tuple):
+        self.steps = steps
+        self.names = names
+        last: dict = {}
+        for j, (_, args, kwargs) in enumerate(steps):
+            for loc in _locals_in((args, kwargs)):
+                last[loc] = j
+        self.release = tuple(tuple(loc for loc, lj in last.items() if lj == j)
+                             for j in range(len(steps)))
+
+    def __call__(self, *values: Any) -> Any:
+        out: list = [None] * len(self.steps)
+        for j, (op, args, kwargs) in enumerate(self.steps):
+            a = _resolve(args, out, values)
+            out[j] = op(*a, **_resolve(kwargs, out, values)) if kwargs else op(*a)
+            for loc in self.release[j]:
+                out[loc] = None
+        return out[-1]
+
+    def __reduce__(self):
+        return (FusedPartition, (self.steps, self.names))
 
     @property
     def __name__(self) -> str:
-        names = [getattr(getattr(n, "func", None), "__name__", "step") for n in self.nodes]
-        return "-".join(names[-3:]) if names else "fused"
+        return "-".join(n.rsplit("-", 1)[0] for n in self.names[-3:]) or "fused"
+
+
+def _locals_in(obj: Any) -> list:
+    t = type(obj)
+    if t is _Local:
+        return [obj.j]
+    if t is list or t is tuple:
+        return [x for o in obj for x in _locals_in(o)]
+    if t is dict:
+        return [x for o in obj.values() for x in _locals_in(o)]
+    return []
+
+
+def _plan(group: list) -> tuple:
+    """The shared plan of a group and the list of its inputs: ``("key", name,
+    broadcast)`` for another expression's partition, ``("part", j)`` for member j's
+    per-partition value."""
+    from .blockwise import PART, In
+
+    index = {m._name: j for j, m in enumerate(group)}
+    inputs: list = []
+    positions: dict = {}
+
+    def convert(obj: Any, j: int) -> Any:
+        t = type(obj)
+        if t is In:
+            if obj.name in index:
+                return _Local(index[obj.name])
+            ident: tuple = ("key", obj.name, obj.broadcast)
+        elif obj is PART:
+            ident = ("part", j)
+        elif t is list or t is tuple:
+            return t(convert(o, j) for o in obj)
+        elif t is dict:
+            return {k: convert(v, j) for k, v in obj.items()}
+        else:
+            return obj
+        if ident not in positions:
+            positions[ident] = len(inputs)
+            inputs.append(ident)
+        return _Ext(positions[ident])
+
+    steps = []
+    for j, m in enumerate(group):
+        op, args, kwargs = m._template()
+        steps.append((op, convert(args, j), convert(kwargs, j)))
+    return FusedPartition(tuple(steps), tuple(m._name for m in group)), inputs
 
 
 def _with_name(expr: Expr, name: str) -> Expr:
@@ -157,19 +251,10 @@ def to_graph(roots: list) -> dict:
         if len(group) == 1:
             graph.update(out._layer())
             continue
-        names = {m._name for m in group}
+        plan, inputs = _plan(group)
         for i in range(out.npartitions):
-            nodes = tuple(m._task((m._name, i), i) for m in group)
-            inputs: dict = {}
-            for n in nodes:
-                for d in n.dependencies:
-                    if d[0] not in names:
-                        inputs[d] = None
+            values = [Ref((x[1], 0 if x[2] else i)) if x[0] == "key" else group[x[1]]._partition_value(i)
+                      for x in inputs]
             key = (out_name, i)
-            graph[key] = Task(key, FusedPartition(nodes, key, tuple(inputs)),
-                              *[Ref(k) for k in inputs])
+            graph[key] = Task(key, plan, *values)
     return graph
-
-
-def graph_of(roots: Mapping | list) -> dict:
-    return to_graph(list(roots))
