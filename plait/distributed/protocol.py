@@ -55,6 +55,20 @@ Worker <-> worker (rpc)
                      (keys it no longer holds are simply absent from "data")
 ``update_data``      data {key: Serialize(value)}, report (bool)
                      -> {"status": "OK", "nbytes": {key: int}}   (also used by scatter)
+``identity``         -> {"status": "OK", "type": "Worker", "id", "address", "nthreads",
+                     "memory_limit", "resources", "pid", "scheduler"}
+``keys``             -> {"status": "OK", "keys": [keys held]}
+``terminate``        report (bool, default True) -> {"status": "OK"}; the worker then
+                     closes (unregistering when ``report``): how a cluster or the
+                     ``plait worker --nworkers`` parent stops a worker process.
+
+Worker notes: ``task-erred``'s ``traceback`` is ``Serialize(traceback.StackSummary)`` of
+the task's own frames (worker frames cut); an exception that does not survive a pickle
+round trip is replaced by one of a class with the same name and message. A worker whose
+scheduler stream closes (or that gets ``close``) closes itself. Fetched replicas are
+reported with ``add-keys`` and dropped, once no local task needs them, with
+``release-worker-data``; keys no peer holds are looked up again with the scheduler's
+``who_has`` rpc about once a second.
 
 Client -> scheduler (rpc ``register-client``, then the same comm becomes the client's stream)
 ------------------------------------------------------------------------------------------
