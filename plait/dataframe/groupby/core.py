@@ -12,6 +12,7 @@ where a shuffle-based path plugs in: :meth:`_GroupBy._reduce` is the one entry p
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pandas as pd
@@ -301,8 +302,27 @@ class _GroupBy:
                     raise NotImplementedError(
                         f"group-by {o.how} of the datetime/timedelta column {o.column!r} "
                         f"is not supported; convert it to numbers first")
-        meta = self._meta_of(lambda g: g.agg(func, **kwargs))
+        if plan.custom:
+            meta = self._pipeline_meta(plan)  # pandas knows nothing of Aggregation
+        else:
+            meta = self._meta_of(lambda g: g.agg(func, **kwargs))
         return self._reduce(plan, meta, "agg", split_every)
+
+    def _pipeline_meta(self, plan: Plan) -> Any:
+        """The meta from running the kernels themselves on the empty metas."""
+        columns = [o.column for o in plan.outputs if o.column is not None]
+        keys = self._group_keys()
+        frame = self._input(columns)._meta
+        extra = [e._meta for e in self._keys.extra]
+        try:
+            out = aggregate([chunk(frame, *extra, keys=keys, plan=plan)], keys=keys,
+                            plan=plan)
+        except Exception as exc:
+            raise type(exc)(f"{exc} (raised by the custom aggregation on the empty "
+                            f"meta of this group-by)") from exc
+        if not self.as_index:
+            out = out.reset_index()
+        return out.iloc[:0]
 
     aggregate = agg
 
@@ -313,8 +333,8 @@ class _GroupBy:
 
 def _series_plan(plan: Plan, column: Any) -> Plan:
     """Point a SeriesGroupBy plan's outputs at the grouped column."""
-    outs = [Output(o.label, o.column if o.how == "size" else column, o.how, o.ddof,
-                   o.min_count, o.skipna, o.dropna) for o in plan.outputs]
+    outs = [replace(o, column=o.column if o.how == "size" else column)
+            for o in plan.outputs]
     return make_plan(outs, plan.layout, plan.name)
 
 

@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from ..categorical import concat_unifying_categories
+from .custom import custom_chunk, custom_finish, custom_merge
 from .spec import COMBINE, SERIES_COLUMN, Plan
 
 __all__ = ["GroupKeys", "chunk", "combine", "aggregate", "group_keys"]
@@ -130,7 +131,8 @@ def chunk(part: Any, *extra: Any, keys: GroupKeys, plan: Plan) -> dict[str, Any]
     nunique = {}
     for col in plan.nunique_columns:
         nunique[col] = _distinct_pairs(frame[col], key_series, keys.dropna)
-    return {"wide": wide, "nunique": nunique}
+    custom = {(col, agg): custom_chunk(agg, g[col]) for col, agg in plan.custom}
+    return {"wide": wide, "nunique": nunique, "custom": custom}
 
 
 def _distinct_pairs(values: pd.Series, key_series: list[pd.Series], dropna: bool
@@ -208,7 +210,9 @@ def combine(partials: list[dict[str, Any]], plan: Plan) -> dict[str, Any]:
     wide = _merge_wide(wides, plan, sort=False, observed=True) if plan.partials else None
     nunique = {c: _merge_pairs([p["nunique"][c] for p in partials])
                for c in plan.nunique_columns}
-    return {"wide": wide, "nunique": nunique}
+    custom = {k: custom_merge(k[1], [p["custom"][k] for p in partials])
+              for k in plan.custom}
+    return {"wide": wide, "nunique": nunique, "custom": custom}
 
 
 def aggregate(partials: list[dict[str, Any]], keys: GroupKeys, plan: Plan,
@@ -221,8 +225,19 @@ def aggregate(partials: list[dict[str, Any]], keys: GroupKeys, plan: Plan,
         index = wide.index
         positions = plan.positions()
         for o in plan.outputs:
-            if o.how != "nunique":
+            if o.how not in ("nunique", "custom"):
                 columns[o] = _finish(o, wide, positions)
+    for o in plan.outputs:
+        if o.how == "custom":
+            key = (o.column, o.aggregation)
+            merged = custom_merge(o.aggregation, [p["custom"][key] for p in partials],
+                                  sort=keys.sort, observed=keys.observed)
+            res = custom_finish(o.aggregation, merged)
+            if index is not None:
+                res = res.reindex(index)
+            else:
+                index = res.index
+            columns[o] = res
     for o in plan.outputs:
         if o.how == "nunique":
             pairs = _merge_pairs([p["nunique"][o.column] for p in partials])
@@ -288,7 +303,8 @@ def _assemble(plan: Plan, columns: dict[Any, pd.Series], keys: GroupKeys,
 def _labels(labels: list[Any]) -> pd.Index:
     if labels and all(isinstance(lab, tuple) for lab in labels):
         return pd.MultiIndex.from_tuples(labels)
-    return pd.Index(labels, dtype=object) if labels else pd.Index([])
+    # pandas infers the labels' dtype (str for names): so do we
+    return pd.Index(labels) if labels else pd.Index([])
 
 
 def _match_meta(result: Any, meta: Any) -> Any:

@@ -22,7 +22,7 @@ __all__ = ["AGGREGATIONS", "Output", "Plan", "make_plan", "normalize_func",
 # Aggregations a tree reduction can finish exactly. Others (median, apply, ...) need
 # the whole group in one place: the shuffle-based group-by (split_out) will add them.
 AGGREGATIONS = ("sum", "prod", "count", "size", "min", "max", "first", "last", "mean",
-                "var", "std", "sem", "nunique")
+                "var", "std", "sem", "nunique")  # and Aggregation objects (custom)
 
 # Internal column label for the values of a grouped Series.
 SERIES_COLUMN = "__plait_series__"
@@ -52,6 +52,10 @@ def normalize_func(func: Any) -> str:
     >>> normalize_func(np.max)
     'max'
     """
+    from .custom import Aggregation
+
+    if isinstance(func, Aggregation):
+        return "custom"
     if isinstance(func, str):
         name = func
     else:
@@ -86,10 +90,14 @@ class Output:
     min_count: int = 0
     skipna: bool = True
     dropna: bool = True  # for nunique: whether NaN counts as a value
+    aggregation: Any = None  # for how == "custom": an Aggregation
 
-    def partials(self) -> list[tuple[str, Any, bool]]:
-        """The ``(kind, column, skipna)`` partials this output needs."""
+    def partials(self) -> list[tuple[str, Any, Any]]:
+        """The ``(kind, column, skipna)`` partials this output needs (for custom
+        aggregations the third item is the Aggregation)."""
         col, how, sk = self.column, self.how, self.skipna
+        if how == "custom":
+            return [("custom", col, self.aggregation)]
         if how == "size":
             return [("size", None, True)]
         if how == "count":
@@ -120,6 +128,7 @@ class Plan:
     name: Any = None  # the Series name for the "series" layout
     partials: tuple[tuple[str, Any, bool], ...] = field(default=())
     nunique_columns: tuple[Any, ...] = field(default=())
+    custom: tuple[tuple[Any, Any], ...] = field(default=())  # (column, Aggregation)
 
     def positions(self) -> dict[tuple[str, Any, bool], int]:
         """Column position of each non-nunique partial in the partial frame."""
@@ -138,14 +147,29 @@ def make_plan(outputs: Sequence[Output], layout: str, name: Any = None) -> Plan:
     """Collect the distinct partials of ``outputs`` (in first-use order)."""
     partials: list[tuple[str, Any, bool]] = []
     nunique: list[Any] = []
+    custom: list[tuple[Any, Any]] = []
     for o in outputs:
         for p in o.partials():
-            if p[0] == "nunique":
+            if p[0] == "custom":
+                if (p[1], p[2]) not in custom:
+                    custom.append((p[1], p[2]))
+            elif p[0] == "nunique":
                 if p[1] not in nunique:
                     nunique.append(p[1])
             elif p not in partials:
                 partials.append(p)
-    return Plan(tuple(outputs), layout, name, tuple(partials), tuple(nunique))
+    return Plan(tuple(outputs), layout, name, tuple(partials), tuple(nunique),
+                tuple(custom))
+
+
+def _output(label: Any, column: Any, func: Any) -> Output:
+    how = normalize_func(func)
+    return Output(label, column, how, aggregation=func if how == "custom" else None)
+
+
+def _func_name(func: Any) -> str:
+    how = normalize_func(func)
+    return func.__name__ if how == "custom" else how
 
 
 def _is_named_agg(value: Any) -> bool:
@@ -185,7 +209,7 @@ def parse_agg(func: Any, kwargs: dict[str, Any], columns: Sequence[Hashable] | N
                 if _is_named_agg(spec):
                     raise TypeError(f"SeriesGroupBy.agg({label}=...) takes a function "
                                     f"name, not a (column, function) pair: {spec!r}")
-                outs.append(Output(label, SERIES_COLUMN, normalize_func(spec)))
+                outs.append(_output(label, SERIES_COLUMN, spec))
             else:
                 spec = _named_agg_pair(label, spec)
                 if not _is_named_agg(spec):
@@ -195,7 +219,7 @@ def parse_agg(func: Any, kwargs: dict[str, Any], columns: Sequence[Hashable] | N
                 if col not in columns:
                     raise KeyError(f"named aggregation {label}=({col!r}, {f!r}): column "
                                    f"{col!r} is not among {list(columns)}")
-                outs.append(Output(label, col, normalize_func(f)))
+                outs.append(_output(label, col, f))
         return make_plan(outs, "frame")
     if kwargs:
         raise TypeError(f"agg() got both a function and keyword arguments "
@@ -211,17 +235,18 @@ def parse_agg(func: Any, kwargs: dict[str, Any], columns: Sequence[Hashable] | N
                 raise KeyError(f"agg dict key {col!r} is not among the grouped columns "
                                f"{list(columns)}")
             for f in (fs if isinstance(fs, (list, tuple)) else [fs]):
-                how = normalize_func(f)
-                outs.append(Output((col, how) if nested else col, col, how))
+                outs.append(_output((col, _func_name(f)) if nested else col, col, f))
         return make_plan(outs, "frame")
     if isinstance(func, (list, tuple)):
-        hows = [normalize_func(f) for f in func]
         if series:
-            return make_plan([Output(h, SERIES_COLUMN, h) for h in hows], "frame")
-        return make_plan([Output((c, h), c, h) for c in columns for h in hows], "frame")
+            return make_plan([_output(_func_name(f), SERIES_COLUMN, f) for f in func],
+                             "frame")
+        return make_plan([_output((c, _func_name(f)), c, f) for c in columns
+                          for f in func], "frame")
     how = normalize_func(func)
     if how == "size":
         return make_plan([Output(series_name, None, "size")], "size", series_name)
     if series:
-        return make_plan([Output(series_name, SERIES_COLUMN, how)], "series", series_name)
-    return make_plan([Output(c, c, how) for c in columns], "frame")
+        return make_plan([_output(series_name, SERIES_COLUMN, func)], "series",
+                         series_name)
+    return make_plan([_output(c, c, func) for c in columns], "frame")
