@@ -38,4 +38,7 @@ __all__ += ["datasets", "read_csv", "read_fwf", "read_json", "read_table", "to_c
 # --- end io ---
 
 # --- groupby / accessors / stats (owned by the groupby helper) ---
+from .groupby import Aggregation  # noqa: E402
+
+__all__ += ["Aggregation"]
 # --- end groupby / accessors / stats ---
