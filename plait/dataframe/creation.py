@@ -116,6 +116,21 @@ class _ArrayBlocks(Expr):
     def label(self) -> str:
         return "from-array"
 
+    @property
+    def _name(self) -> str:
+        # the array's name already identifies its graph
+        name = self._cache.get("name")
+        if name is None:
+            name = f"from-array-{tokenize(self.array_name, self.starts, self.columns_, self.meta, self.divisions_)}"
+            self._cache["name"] = name
+        return name
+
+    def dependencies(self) -> list:
+        return []
+
+    def replace_dependencies(self, mapping: dict) -> Expr:
+        return self
+
     def _compute_meta(self) -> Any:
         return self.meta
 

@@ -124,6 +124,12 @@ class FromParts(Blockwise):
     def supports_filters(self) -> bool:
         return bool(getattr(self.reader, "supports_filters", False))
 
+    def dependencies(self) -> list:
+        return []  # a source: its (long) lists of parts are not searched for inputs
+
+    def replace_dependencies(self, mapping: dict) -> Expr:
+        return self
+
     def _compute_meta(self) -> Any:
         meta = self.meta
         if self.columns_ is not None and isinstance(meta, pd.DataFrame):
@@ -224,6 +230,12 @@ class FromPandas(Blockwise):
             self._cache["name"] = name
         return name
 
+    def dependencies(self) -> list:
+        return []  # a source: its (long) lists of parts are not searched for inputs
+
+    def replace_dependencies(self, mapping: dict) -> Expr:
+        return self
+
     def _compute_meta(self) -> Any:
         meta = self.frame.iloc[:0]
         if self.columns_ is not None:
@@ -292,6 +304,12 @@ class FromGraph(Expr):
     """
 
     _parameters = ("graph", "keys", "meta", "divisions_", "name_")
+
+    def dependencies(self) -> list:
+        return []  # a source: its (long) lists of parts are not searched for inputs
+
+    def replace_dependencies(self, mapping: dict) -> Expr:
+        return self
 
     def _compute_meta(self) -> Any:
         return self.meta
