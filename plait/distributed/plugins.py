@@ -25,9 +25,10 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
-__all__ = ["SchedulerPlugin", "EventStream"]
+__all__ = ["EventStream", "SchedulerPlugin"]
 
 
 class SchedulerPlugin:

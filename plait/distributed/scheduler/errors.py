@@ -6,7 +6,7 @@ reach the client's ``Future.result()`` like any task error.
 
 from __future__ import annotations
 
-__all__ = ["LostDataError", "UnknownDependencyError", "GraphCycleError", "InvalidTransition"]
+__all__ = ["GraphCycleError", "InvalidTransition", "LostDataError", "UnknownDependencyError"]
 
 
 class LostDataError(RuntimeError):

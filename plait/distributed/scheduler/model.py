@@ -15,7 +15,7 @@ from typing import Any
 
 from ...graph.spec import Key
 
-__all__ = ["TaskState", "WorkerState", "ClientState", "TaskPrefix", "TASK_STATES"]
+__all__ = ["TASK_STATES", "ClientState", "TaskPrefix", "TaskState", "WorkerState"]
 
 #: Every state a task can be in, in the order of a task's ordinary life.
 TASK_STATES = (
@@ -39,7 +39,7 @@ class TaskPrefix:
     0.3
     """
 
-    __slots__ = ("name", "duration_average", "n_durations", "count", "nbytes_total")
+    __slots__ = ("count", "duration_average", "n_durations", "name", "nbytes_total")
 
     def __init__(self, name: str):
         self.name = name
@@ -71,33 +71,33 @@ class TaskState:
     """
 
     __slots__ = (
-        "key",
-        "prefix",
-        "run_spec",
-        "priority",
-        "state",
+        "annotations",
         "dependencies",
         "dependents",
-        "waiting_on",
-        "waiters",
-        "who_has",
-        "processing_on",
-        "who_wants",
-        "nbytes",
-        "type",
-        "exception",
-        "traceback",
-        "exception_text",
-        "traceback_text",
-        "exception_blame",
         "erred_on",
-        "retries",
-        "suspicious",
+        "exception",
+        "exception_blame",
+        "exception_text",
         "host_restrictions",
-        "resource_restrictions",
+        "key",
         "loose_restrictions",
-        "annotations",
+        "nbytes",
+        "prefix",
+        "priority",
+        "processing_on",
         "queue_token",
+        "resource_restrictions",
+        "retries",
+        "run_spec",
+        "state",
+        "suspicious",
+        "traceback",
+        "traceback_text",
+        "type",
+        "waiters",
+        "waiting_on",
+        "who_has",
+        "who_wants",
     )
 
     def __init__(self, key: Key, run_spec: Any, prefix: TaskPrefix):
@@ -147,22 +147,22 @@ class WorkerState:
 
     __slots__ = (
         "address",
-        "host",
-        "name",
-        "nthreads",
-        "memory_limit",
-        "resources",
-        "pid",
-        "local_directory",
-        "status",
-        "processing",
-        "long_running",
-        "has_what",
-        "nbytes",
-        "occupancy",
-        "last_seen",
-        "metrics",
         "extra",
+        "has_what",
+        "host",
+        "last_seen",
+        "local_directory",
+        "long_running",
+        "memory_limit",
+        "metrics",
+        "name",
+        "nbytes",
+        "nthreads",
+        "occupancy",
+        "pid",
+        "processing",
+        "resources",
+        "status",
     )
 
     def __init__(
@@ -223,7 +223,7 @@ class WorkerState:
 class ClientState:
     """One client: the keys it holds futures for."""
 
-    __slots__ = ("client_key", "wants_what", "last_seen")
+    __slots__ = ("client_key", "last_seen", "wants_what")
 
     def __init__(self, client_key: str):
         self.client_key = client_key

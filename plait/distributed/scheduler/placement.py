@@ -19,19 +19,19 @@ to fetch the inputs they lack; ties go to the worker holding fewer bytes.
 from __future__ import annotations
 
 import math
-from typing import Iterable
+from collections.abc import Iterable
 
 from .model import TaskState, WorkerState
 
 __all__ = [
+    "decide_worker",
+    "is_rootish",
+    "pick_rootish_worker",
+    "start_time",
+    "task_slots",
+    "transfer_bytes",
     "valid_workers",
     "worker_allowed",
-    "is_rootish",
-    "task_slots",
-    "pick_rootish_worker",
-    "decide_worker",
-    "start_time",
-    "transfer_bytes",
 ]
 
 

@@ -5,7 +5,8 @@ A mixin of :class:`.state.SchedulerState`; every answer is plain data ready to s
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from ...graph.spec import Key
 

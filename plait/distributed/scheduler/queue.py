@@ -8,7 +8,7 @@ fresh ``queue_token`` so a task queued, removed and queued again is not seen twi
 from __future__ import annotations
 
 import heapq
-from typing import Iterator
+from collections.abc import Iterator
 
 from .model import TaskState
 
@@ -27,7 +27,7 @@ class TaskQueue:
     (1, 'a', 0)
     """
 
-    __slots__ = ("_heap", "_members", "_counter")
+    __slots__ = ("_counter", "_heap", "_members")
 
     def __init__(self) -> None:
         self._heap: list = []

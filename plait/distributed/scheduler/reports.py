@@ -9,7 +9,8 @@ free the key.
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from ...graph.spec import Key
 from .model import TaskState, WorkerState

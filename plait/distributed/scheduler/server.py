@@ -19,7 +19,8 @@ import inspect
 import logging
 import time
 import uuid
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from ... import config
 from ..comm import BatchedSend, CommClosedError, Serialize, deserialize
@@ -176,7 +177,7 @@ class Scheduler(Server):
         super().__init__(handlers, stream_handlers, name="scheduler", deserialize=False)
 
     # -- lifecycle -------------------------------------------------------------------------
-    async def start(self) -> "Scheduler":
+    async def start(self) -> Scheduler:
         if self.status == "running":
             return self
         if self.protocol == "inproc":
@@ -204,7 +205,7 @@ class Scheduler(Server):
     def __await__(self):
         return self.start().__await__()
 
-    async def __aenter__(self) -> "Scheduler":
+    async def __aenter__(self) -> Scheduler:
         return await self.start()
 
     def _load_extensions(self) -> dict:

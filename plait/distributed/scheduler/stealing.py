@@ -31,7 +31,7 @@ from .placement import transfer_bytes, worker_allowed
 if TYPE_CHECKING:  # pragma: no cover
     from .state import SchedulerState
 
-__all__ = ["WorkStealing", "MOVABLE"]
+__all__ = ["MOVABLE", "WorkStealing"]
 
 #: Worker-side task states in which a task has not started running and may move (the
 #: worker drops a task it answers with one of these).
@@ -45,7 +45,7 @@ def _priority(ts: TaskState) -> tuple:
 class WorkStealing:
     """The stealing policy of one :class:`SchedulerState` (by composition)."""
 
-    def __init__(self, state: "SchedulerState", cost_factor: float = 2.0,
+    def __init__(self, state: SchedulerState, cost_factor: float = 2.0,
                  min_transfer: float = 0.005):
         self.state = state
         self.cost_factor = cost_factor

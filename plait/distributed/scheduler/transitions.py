@@ -28,9 +28,15 @@ from typing import Any
 
 from .errors import LostDataError
 from .model import TaskState, WorkerState
-from .placement import decide_worker, is_rootish, pick_rootish_worker, task_slots, transfer_bytes
+from .placement import (
+    decide_worker,
+    is_rootish,
+    pick_rootish_worker,
+    task_slots,
+    transfer_bytes,
+)
 
-__all__ = ["Transitions", "ARROWS"]
+__all__ = ["ARROWS", "Transitions"]
 
 ARROWS = (
     ("released", "waiting"),

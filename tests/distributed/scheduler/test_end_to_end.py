@@ -95,7 +95,7 @@ async def test_resources_wait_for_a_matching_worker():
                 assert await fut == 2
                 assert s.state.who_has([fut.key])[fut.key] == [w.address]
             finally:
-                del fut
+                fut = None  # release it before the worker goes
                 await w.close()
 
 
@@ -111,7 +111,7 @@ async def test_a_new_worker_gets_work():
                 where = s.state.who_has([f.key for f in futs])
                 assert any(addrs == [w.address] for addrs in where.values())
             finally:
-                del futs
+                futs = None
                 await w.close()
 
 
@@ -138,7 +138,7 @@ async def test_a_new_worker_steals_tasks_placed_by_locality():
                 where = s.state.who_has([f.key for f in futs])
                 assert any(w.address in addrs for addrs in where.values())
             finally:
-                del futs, data
+                futs = data = None
                 await w.close()
 
 
