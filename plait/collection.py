@@ -114,10 +114,30 @@ class _Slot:
         self.index = index
 
 
+#: Hooks for containers of collections that are not collections themselves (an xarray
+#: object holding plait arrays): ``hook(obj)`` gives ``(collections, rebuild)`` or None,
+#: and ``rebuild(values)`` makes the container again from the collections' results. The
+#: module that knows the container registers its hook (plait.array.xarray_collection).
+CONTAINER_HOOKS: list[Callable[[Any], Any]] = []
+
+
+class _Container:
+    __slots__ = ("rebuild", "slots")
+
+    def __init__(self, rebuild: Callable, slots: list):
+        self.rebuild = rebuild
+        self.slots = slots
+
+
 def _unpack(obj: Any, found: list, traverse: bool) -> Any:
     if is_collection(obj):
         found.append(obj)
         return _Slot(len(found) - 1)
+    for hook in CONTAINER_HOOKS:
+        parts = hook(obj)
+        if parts is not None:
+            inner, rebuild = parts
+            return _Container(rebuild, [_unpack(c, found, False) for c in inner])
     if not traverse:
         return obj
     t = type(obj)
@@ -133,6 +153,8 @@ def _repack(obj: Any, values: list) -> Any:
     t = type(obj)
     if t is _Slot:
         return values[obj.index]
+    if t is _Container:
+        return obj.rebuild([_repack(i, values) for i in obj.slots])
     if t is list:
         return [_repack(i, values) for i in obj]
     if t is tuple or t is set or t is frozenset:

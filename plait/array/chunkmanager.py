@@ -53,6 +53,7 @@ class PlaitChunkManager(ChunkManagerEntrypoint[Array]):
     available: bool = True
 
     def __init__(self) -> None:
+        from . import xarray_collection  # noqa: F401 - plait.compute(xarray object)
         from .xarray_flox import install
 
         self.array_cls = Array
