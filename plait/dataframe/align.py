@@ -9,7 +9,6 @@ from typing import Any
 import pandas as pd
 
 from ..graph import Ref, Task
-from .expr import ALL
 from .expr.base import Expr
 from .meta import is_pandas
 
@@ -86,9 +85,7 @@ def align_partitions(exprs: list) -> list:
     bounds = sorted({d for e in frames for d in e.divisions})
     out = []
     for e in exprs:
-        if any(e is f for f in frames):
-            if tuple(e.divisions) != tuple(bounds):
-                e = RepartitionDivisions(e, tuple(bounds))
+        if any(e is f for f in frames) and tuple(e.divisions) != tuple(bounds):
+            e = RepartitionDivisions(e, tuple(bounds))
         out.append(e)
-    _ = ALL
     return out

@@ -13,7 +13,7 @@ from .expr import Blockwise, MapPartitions, TreeReduce
 from .expr.blockwise import PART
 from .meta import emulate
 
-__all__ = ["to_array", "to_datetime", "to_numeric", "to_timedelta", "isna", "sample"]
+__all__ = ["isna", "sample", "to_array", "to_datetime", "to_numeric", "to_timedelta"]
 
 
 def _values(part: Any) -> np.ndarray:

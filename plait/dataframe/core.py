@@ -12,7 +12,8 @@ and lowered together, so their common work is done once.
 from __future__ import annotations
 
 import operator
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -25,8 +26,17 @@ from .expr.blockwise import no_default
 from .expr.io import FromPandas, FromParts
 from .meta import emulate, is_pandas, make_meta
 
-__all__ = ["FrameBase", "Scalar", "new_collection", "elemwise", "map_partitions",
-           "to_expr", "DataFrame", "Series", "Index"]
+__all__ = [
+    "DataFrame",
+    "FrameBase",
+    "Index",
+    "Scalar",
+    "Series",
+    "elemwise",
+    "map_partitions",
+    "new_collection",
+    "to_expr",
+]
 
 
 def new_collection(expr: Expr) -> Any:
@@ -125,7 +135,7 @@ class _Base(CollectionMethods):
     """What DataFrame, Series, Index and Scalar share: the expression and protocol."""
 
     __plait_scheduler__ = "threads"
-    __slots__ = ("_expr", "_opt", "__weakref__")
+    __slots__ = ("__weakref__", "_expr", "_opt")
 
     def __init__(self, expr: Expr):
         if not isinstance(expr, Expr):
@@ -365,8 +375,8 @@ def _as_series(*args: Any, **kwargs: Any) -> Any:
     return pd.Series([out])
 
 
-from .frame_base import FrameBase  # noqa: E402  (the base needs the helpers above)
-from .frame import DataFrame  # noqa: E402
-from .series import Index, Series  # noqa: E402
+from .frame import DataFrame
+from .frame_base import FrameBase
+from .series import Index, Series
 
 _ = operator

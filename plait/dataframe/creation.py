@@ -4,7 +4,8 @@ functions mapped over inputs."""
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -16,8 +17,14 @@ from .expr import FromGraph, FromPandas, FromParts, apply_filters
 from .expr.base import Expr
 from .meta import make_meta
 
-__all__ = ["from_pandas", "from_dict", "from_array", "from_delayed", "from_map",
-           "to_delayed"]
+__all__ = [
+    "from_array",
+    "from_delayed",
+    "from_dict",
+    "from_map",
+    "from_pandas",
+    "to_delayed",
+]
 
 
 def _split_locations(index: pd.Index, npartitions: int, sort: bool) -> list:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["frame_repr", "frame_html"]
+__all__ = ["frame_html", "frame_repr"]
 
 
 def _division_labels(frame: Any) -> list:

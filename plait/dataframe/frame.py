@@ -3,7 +3,8 @@ DataFrame-only methods. Shared behaviour lives in ``frame_base.py``."""
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -142,12 +143,12 @@ class DataFrame(FrameBase):
         object.__setattr__(self, "_expr", new.expr)
         object.__setattr__(self, "_opt", None)
 
-    def assign(self, **kwargs: Any) -> "DataFrame":
+    def assign(self, **kwargs: Any) -> DataFrame:
         """New columns (or replaced ones): values are Series, scalars, arrays, or
         callables of the frame (evaluated now, as pandas does)."""
         return self._assign_pairs(list(kwargs.items()))
 
-    def _assign_pairs(self, pairs: list) -> "DataFrame":
+    def _assign_pairs(self, pairs: list) -> DataFrame:
         frame = self
         for k, v in pairs:
             if callable(v) and not isinstance(v, (FrameBase, Scalar)):
@@ -169,7 +170,7 @@ class DataFrame(FrameBase):
         return frame
 
     def drop(self, labels: Any = None, axis: int = 0, columns: Any = None,
-             errors: str = "raise") -> "DataFrame":
+             errors: str = "raise") -> DataFrame:
         """Drop columns (``columns=`` or ``axis=1``); dropping rows is not supported."""
         if columns is None:
             if axis not in (1, "columns"):
@@ -183,7 +184,7 @@ class DataFrame(FrameBase):
                            f"are {list(self.columns)} (pass errors='ignore' to skip them)")
         return self[[c for c in self.columns if c not in cols]]
 
-    def rename(self, index: Any = None, columns: Any = None) -> "DataFrame":
+    def rename(self, index: Any = None, columns: Any = None) -> DataFrame:
         """Rename columns with a dict or a function; ``index`` as in pandas
         (a function or dict applied to the index labels, partition by partition)."""
         out = self
@@ -195,7 +196,7 @@ class DataFrame(FrameBase):
             out = out.map_partitions(pd.DataFrame.rename, index=index, clear_divisions=True)
         return out
 
-    def dropna(self, how: Any = no_default, subset: Any = None, thresh: Any = no_default) -> "DataFrame":
+    def dropna(self, how: Any = no_default, subset: Any = None, thresh: Any = no_default) -> DataFrame:
         kwargs: dict = {}
         if how is not no_default:
             kwargs["how"] = how
@@ -205,7 +206,7 @@ class DataFrame(FrameBase):
             kwargs["thresh"] = thresh
         return self._method("dropna", **kwargs)
 
-    def select_dtypes(self, include: Any = None, exclude: Any = None) -> "DataFrame":
+    def select_dtypes(self, include: Any = None, exclude: Any = None) -> DataFrame:
         cols = self._meta.select_dtypes(include=include, exclude=exclude).columns
         return self[list(cols)]
 
@@ -227,7 +228,7 @@ class DataFrame(FrameBase):
         return map_partitions(pd.DataFrame.apply, self, func, axis=1, args=args,
                               result_type=result_type, meta=meta, **kwargs)
 
-    def query(self, expr: str, **kwargs: Any) -> "DataFrame":
+    def query(self, expr: str, **kwargs: Any) -> DataFrame:
         """Rows where the boolean expression ``expr`` holds (``pandas.DataFrame.query``)."""
         return self._method("query", expr, **kwargs)
 
@@ -247,7 +248,7 @@ class DataFrame(FrameBase):
     def to_html(self, max_rows: int = 5) -> str:
         return self.head(max_rows).to_html()
 
-    def categorize(self, columns: Any = None, index: Any = None, **kwargs: Any) -> "DataFrame":
+    def categorize(self, columns: Any = None, index: Any = None, **kwargs: Any) -> DataFrame:
         from . import categorical
 
         return categorical.categorize(self, columns=columns, index=index, **kwargs)

@@ -9,8 +9,9 @@ partition when the result is computed.
 from __future__ import annotations
 
 import operator
+from collections.abc import Callable
 from numbers import Number
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -29,7 +30,7 @@ def _get_index(part: Any) -> Any:
 class _PartitionsAccessor:
     """``df.partitions[i]``, ``df.partitions[1:3]``, ``df.partitions[[0, 2]]``."""
 
-    def __init__(self, frame: "FrameBase"):
+    def __init__(self, frame: FrameBase):
         self._frame = frame
 
     def __getitem__(self, key: Any) -> Any:
@@ -435,7 +436,7 @@ class FrameBase(_Base):
 
 
 class _UfuncWithKwargs:
-    __slots__ = ("ufunc", "kwargs")
+    __slots__ = ("kwargs", "ufunc")
 
     def __init__(self, ufunc: np.ufunc, kwargs: dict):
         self.ufunc = ufunc
@@ -456,7 +457,7 @@ class _Flex:
     """``a.<name>(b, **kwargs)``: pandas' named operators (``add(other,
     fill_value=0)``), applied partition by partition."""
 
-    __slots__ = ("name", "kwargs")
+    __slots__ = ("kwargs", "name")
 
     def __init__(self, name: str, kwargs: dict):
         self.name = name

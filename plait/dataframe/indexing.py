@@ -11,7 +11,7 @@ import pandas as pd
 from .core import new_collection
 from .expr import Blockwise, Partitions
 
-__all__ = ["LocIndexer", "ILocIndexer"]
+__all__ = ["ILocIndexer", "LocIndexer"]
 
 
 def _loc(part: Any, rows: Any, cols: Any) -> Any:

@@ -10,13 +10,22 @@ from empty input (``apply``, ``map``, reductions), on a tiny made-up sample
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["make_meta", "meta_nonempty", "emulate", "is_pandas", "is_frame_like",
-           "is_series_like", "is_index_like", "scalar_meta"]
+__all__ = [
+    "emulate",
+    "is_frame_like",
+    "is_index_like",
+    "is_pandas",
+    "is_series_like",
+    "make_meta",
+    "meta_nonempty",
+    "scalar_meta",
+]
 
 _PANDAS = (pd.DataFrame, pd.Series, pd.Index)
 

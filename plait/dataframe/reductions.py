@@ -9,7 +9,8 @@ rounding. ``axis=1`` reductions work row by row, partition by partition.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -18,7 +19,7 @@ from .core import new_collection
 from .expr import PartitionMethod, TreeReduce, no_default
 from .meta import is_pandas, make_meta, meta_nonempty
 
-__all__ = ["reduce", "length", "size", "custom_reduction", "memory_usage"]
+__all__ = ["custom_reduction", "length", "memory_usage", "reduce", "size"]
 
 _SIMPLE = {"sum": "sum", "prod": "prod", "min": "min", "max": "max", "any": "any",
            "all": "all", "count": "sum"}

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -11,7 +12,7 @@ from .core import check_aligned, new_collection
 from .expr import Filter, no_default
 from .frame_base import FrameBase
 
-__all__ = ["Series", "Index"]
+__all__ = ["Index", "Series"]
 
 
 def _map(part: Any, arg: Any, na_action: Any = None) -> Any:
@@ -67,7 +68,7 @@ class Series(FrameBase):
 
         return LocIndexer(self)
 
-    def rename(self, index: Any = None) -> "Series":
+    def rename(self, index: Any = None) -> Series:
         """A new name (a scalar) or new index labels (a function or dict)."""
         if index is None or np.isscalar(index) or isinstance(index, tuple):
             meta = self._meta.rename(index)
@@ -78,7 +79,7 @@ class Series(FrameBase):
         kwargs = {} if name is no_default else {"name": name}
         return self._method("to_frame", **kwargs)
 
-    def map(self, arg: Any, na_action: Any = None, meta: Any = no_default) -> "Series":
+    def map(self, arg: Any, na_action: Any = None, meta: Any = no_default) -> Series:
         """Map values through a dict, a Series or a function, partition by partition."""
         if isinstance(arg, FrameBase):
             raise NotImplementedError("Series.map with a plait Series is not supported; "
@@ -88,18 +89,18 @@ class Series(FrameBase):
         return map_partitions(_map, self, arg, na_action=na_action, meta=meta)
 
     def apply(self, func: Callable, args: tuple = (), meta: Any = no_default,
-              **kwargs: Any) -> "Series":
+              **kwargs: Any) -> Series:
         from .core import map_partitions
 
         return map_partitions(pd.Series.apply, self, func, args=args, meta=meta, **kwargs)
 
-    def between(self, left: Any, right: Any, inclusive: str = "both") -> "Series":
+    def between(self, left: Any, right: Any, inclusive: str = "both") -> Series:
         return self.map_partitions(_between, left, right, inclusive)
 
-    def dropna(self) -> "Series":
+    def dropna(self) -> Series:
         return self._method("dropna")
 
-    def astype(self, dtype: Any) -> "Series":
+    def astype(self, dtype: Any) -> Series:
         return super().astype(dtype)
 
     def unique(self, **kwargs: Any) -> Any:
@@ -112,12 +113,12 @@ class Series(FrameBase):
 
         return stats.value_counts(self, *args, **kwargs)
 
-    def corr(self, other: "Series", method: str = "pearson", **kwargs: Any) -> Any:
+    def corr(self, other: Series, method: str = "pearson", **kwargs: Any) -> Any:
         from . import stats
 
         return stats.corr(self, other, method=method, **kwargs)
 
-    def cov(self, other: "Series", **kwargs: Any) -> Any:
+    def cov(self, other: Series, **kwargs: Any) -> Any:
         from . import stats
 
         return stats.cov(self, other, **kwargs)

@@ -117,7 +117,7 @@ def test_astype(ddf_pair):
 
 def test_apply_rows_and_map_partitions(ddf_pair):
     df, pdf = ddf_pair
-    f = lambda row: row.x + (0 if np.isnan(row.y) else row.y)  # noqa: E731
+    f = lambda row: row.x + (0 if np.isnan(row.y) else row.y)
     assert_eq(df.apply(f, axis=1, meta=("r", "f8")), pdf.apply(f, axis=1).rename("r"),
               check_names=False)
     with pytest.warns(UserWarning, match="meta"):

@@ -11,7 +11,14 @@ import plait
 import plait.dataframe as dd
 from plait.dataframe.core import new_collection
 from plait.dataframe.expr import (
-    Astype, Filter, FromParts, Projection, TreeReduce, apply_filters, optimize, walk,
+    Astype,
+    Filter,
+    FromParts,
+    Projection,
+    TreeReduce,
+    apply_filters,
+    optimize,
+    walk,
 )
 from plait.dataframe.utils import assert_eq
 

@@ -20,7 +20,7 @@ def test_column_selection(ddf_pair):
     with pytest.raises(KeyError, match="not in the DataFrame"):
         df[["x", "nope"]]
     with pytest.raises(AttributeError):
-        df.nope
+        getattr(df, "nope")
 
 
 def test_boolean_filter(ddf_pair):

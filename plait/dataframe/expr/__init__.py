@@ -7,18 +7,15 @@ each run of partition-wise steps.
 """
 
 from .base import Expr, walk
-from .blockwise import (
-    ALL,
+from .blockwise import ALL, Blockwise, MapPartitions, no_default
+from .columns import (
     Assign,
     Astype,
-    Blockwise,
     Elemwise,
     Filter,
-    MapPartitions,
     PartitionMethod,
     Projection,
     Rename,
-    no_default,
 )
 from .io import FromGraph, FromPandas, FromParts, apply_filters
 from .lower import FusedPartition, to_graph

@@ -19,13 +19,14 @@ tasks). Rewrites never mutate: they build new nodes with :meth:`Expr.substitute_
 from __future__ import annotations
 
 import functools
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pandas as pd
 
 from ...tokenize import tokenize
 
-__all__ = ["Expr", "walk", "is_expr"]
+__all__ = ["Expr", "is_expr", "walk"]
 
 
 def is_expr(x: Any) -> bool:
@@ -98,7 +99,7 @@ class Expr:
             _exprs_in(op, out)
         return out
 
-    def substitute_operands(self, operands: list) -> "Expr":
+    def substitute_operands(self, operands: list) -> Expr:
         """The same kind of node over new operands (``__init__`` is not run again, so
         subclasses with their own constructor signature rebuild correctly)."""
         new = object.__new__(type(self))
@@ -106,7 +107,7 @@ class Expr:
         new._cache = {}
         return new
 
-    def replace_dependencies(self, mapping: dict) -> "Expr":
+    def replace_dependencies(self, mapping: dict) -> Expr:
         """A copy with dependencies replaced by name (``{old_name: new_expr}``)."""
         new = [_replace_in(op, mapping) for op in self.operands]
         if all(a is b for a, b in zip(new, self.operands)):
@@ -180,12 +181,12 @@ class Expr:
         """The tasks of this expression (keys ``(self._name, i)``)."""
         raise NotImplementedError(f"{type(self).__name__} has no task layer")
 
-    def _lower(self) -> "Expr | None":
+    def _lower(self) -> Expr | None:
         """A lower-level equivalent to use when building tasks, or None."""
         return None
 
     # -- optimizer hooks (see optimize.py) -------------------------------------------------
-    def _simplify(self) -> "Expr | None":
+    def _simplify(self) -> Expr | None:
         """A simpler equivalent of this node alone (no-op removal), or None."""
         return None
 

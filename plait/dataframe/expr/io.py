@@ -10,16 +10,17 @@ results, delayed values).
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pandas as pd
 
-from ...graph import Alias, Task
+from ...graph import Alias
 from ...tokenize import tokenize
 from .base import Expr
 from .blockwise import ALL, PART, Blockwise
 
-__all__ = ["FromParts", "FromPandas", "FromGraph", "apply_filters", "FILTER_OPS"]
+__all__ = ["FILTER_OPS", "FromGraph", "FromPandas", "FromParts", "apply_filters"]
 
 FILTER_OPS = ("==", "!=", "<", "<=", ">", ">=", "in", "not in")
 
@@ -65,7 +66,7 @@ def apply_filters(frame: pd.DataFrame, filters: list | None) -> pd.DataFrame:
 class _ReadPart:
     """Calls ``reader(part, columns=..., filters=...)`` and checks what came back."""
 
-    __slots__ = ("reader", "columns", "filters")
+    __slots__ = ("columns", "filters", "reader")
 
     def __init__(self, reader: Callable, columns: list | None, filters: list | None):
         self.reader = reader
@@ -164,17 +165,17 @@ class FromParts(Blockwise):
             return self
         return self.with_columns(keep)
 
-    def with_columns(self, columns: list | None) -> "FromParts":
+    def with_columns(self, columns: list | None) -> FromParts:
         ops = list(self.operands)
         ops[4] = columns
         return self.substitute_operands(ops)
 
-    def with_filters(self, filters: list | None) -> "FromParts":
+    def with_filters(self, filters: list | None) -> FromParts:
         ops = list(self.operands)
         ops[5] = list(filters) if filters else None
         return self.substitute_operands(ops)
 
-    def with_parts(self, indices: list) -> "FromParts":
+    def with_parts(self, indices: list) -> FromParts:
         ops = list(self.operands)
         ops[1] = [self.parts[i] for i in indices]
         if self.divisions_ is not None:
@@ -284,7 +285,7 @@ class FromPandas(Blockwise):
         ops[3] = keep
         return self.substitute_operands(ops)
 
-    def with_parts(self, indices: list) -> "FromPandas":
+    def with_parts(self, indices: list) -> FromPandas:
         ops = list(self.operands)
         ops[4] = [self._indices()[i] for i in indices]
         return self.substitute_operands(ops)

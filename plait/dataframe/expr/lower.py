@@ -18,10 +18,11 @@ from typing import Any
 from ...graph import Ref, Task
 from ..meta import is_pandas
 from .base import Expr, walk
-from .blockwise import Blockwise, Projection
-from .io import FromParts, FromPandas
+from .blockwise import Blockwise
+from .columns import Projection
+from .io import FromPandas, FromParts
 
-__all__ = ["lower", "to_graph", "FusedPartition"]
+__all__ = ["FusedPartition", "lower", "to_graph"]
 
 
 class _Local:
@@ -67,7 +68,7 @@ class FusedPartition:
     dropped after its last use, so a partition holds few intermediates at once.
     """
 
-    __slots__ = ("steps", "names", "release")
+    __slots__ = ("names", "release", "steps")
 
     def __init__(self, steps: tuple, names: tuple):
         self.steps = steps

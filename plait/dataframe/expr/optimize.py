@@ -26,10 +26,11 @@ from typing import Any
 import pandas as pd
 
 from .base import Expr, walk
-from .blockwise import ALL, Assign, Elemwise, Filter, PartitionMethod, Projection
+from .blockwise import ALL
+from .columns import Assign, Elemwise, Filter, PartitionMethod, Projection
 from .io import FromParts
 
-__all__ = ["optimize", "simplify", "push_predicates", "push_projections"]
+__all__ = ["optimize", "push_predicates", "push_projections", "simplify"]
 
 
 def _rebuild_bottom_up(roots: list, rewrite: Any) -> list:
@@ -76,11 +77,8 @@ def _column_of(e: Any, source: Expr) -> Any:
 def _column_intact(frame: Expr, column: Any) -> bool:
     """Whether ``column`` of ``frame`` is the source's column unchanged."""
     while not isinstance(frame, FromParts):
-        if isinstance(frame, Projection):
-            frame = frame.frame
-        elif isinstance(frame, Filter):
-            frame = frame.frame
-        elif isinstance(frame, Assign) and column not in [k for k, _ in frame.pairs]:
+        renamed = isinstance(frame, Assign) and column in [k for k, _ in frame.pairs]
+        if isinstance(frame, (Projection, Filter, Assign)) and not renamed:
             frame = frame.frame
         else:
             return False

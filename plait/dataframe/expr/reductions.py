@@ -10,7 +10,8 @@ aggregations all build on it.
 from __future__ import annotations
 
 import warnings
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pandas as pd
 
@@ -21,8 +22,15 @@ from .base import Expr
 from .blockwise import ALL, Blockwise, _CallWithKwargs
 from .io import FromPandas, FromParts
 
-__all__ = ["TreeReduce", "ReduceChunk", "TreeCombine", "Partitions", "Head", "Tail",
-           "split_every_default"]
+__all__ = [
+    "Head",
+    "Partitions",
+    "ReduceChunk",
+    "Tail",
+    "TreeCombine",
+    "TreeReduce",
+    "split_every_default",
+]
 
 
 def split_every_default() -> int:
