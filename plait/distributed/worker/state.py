@@ -218,6 +218,56 @@ class WorkerState:
         return (f"{key!r}: {ts.state}, held by {sorted(ts.who_has)}, "
                 f"waiting for {sorted(map(repr, ts.waiting_for_data))}")
 
+    def validate(self) -> None:
+        """Check the machine's invariants (tests call this after every step)."""
+        tasks = self.tasks
+        ready = {entry[2] for entry in self.ready}
+        constrained = {entry[2] for entry in self.constrained}
+        fetch = {entry[2] for entry in self.fetch_heap}
+        flying = {k for keys in self.in_flight_workers.values() for k in keys}
+        for key, ts in tasks.items():
+            where = f"task {key!r} in state {ts.state!r}"
+            assert ts.key == key, where
+            state = ts.state
+            if state == "memory":
+                assert key in self.data, f"{where}: value missing from data"
+            elif state == "waiting":
+                assert ts.waiting_for_data, f"{where}: waits for nothing"
+                for dep in ts.waiting_for_data:
+                    dts = tasks.get(dep)
+                    assert dts is not None and dts.state != "memory", \
+                        f"{where}: waits for {dep!r} which is {getattr(dts, 'state', None)}"
+            elif state == "ready":
+                assert key in ready, f"{where}: not in the ready heap"
+            elif state == "constrained":
+                assert key in constrained, f"{where}: not in the constrained heap"
+            elif state == "fetch":
+                assert ts.who_has and key in fetch, f"{where}: no holder or not queued"
+                for w in ts.who_has:
+                    assert key in self.fetch_by_worker.get(w, ()), f"{where}: not under {w}"
+            elif state == "flight" or (state == "cancelled" and ts.previous == "flight"):
+                assert key in self.in_flight_workers.get(ts.coming_from, ()), \
+                    f"{where}: not in flight from {ts.coming_from}"
+            elif state == "missing":
+                assert key in self.missing, where
+            elif state in ("executing", "long-running") or (
+                    state == "cancelled" and ts.previous in ("executing", "long-running")):
+                assert key in self.executing or key in self.long_running, \
+                    f"{where}: holds no slot"
+        for key in self.data:
+            ts = tasks.get(key)
+            assert ts is not None and ts.state == "memory", \
+                f"data holds {key!r} but its task is {getattr(ts, 'state', None)}"
+        for key in self.executing | self.long_running:
+            ts = tasks.get(key)
+            assert ts is None or ts.state in ("executing", "long-running", "cancelled",
+                                              "memory", "released"), \
+                f"slot held by {key!r} in state {ts.state}"
+        assert not self.executing & self.long_running
+        assert flying >= {k for k, ts in tasks.items() if ts.state == "flight"}
+        for name, amount in self.available_resources.items():
+            assert amount >= 0, f"resource {name} over-committed: {amount}"
+
     # -- bookkeeping -------------------------------------------------------------------
 
     def _ensure_task(self, key: Key) -> TaskState:
@@ -495,8 +545,10 @@ class WorkerState:
             return  # a repeated request for work under way
         ts.run_spec = ev.run_spec
         ts.priority = tuple(ev.priority) if ev.priority is not None else (0,)
-        ts.resource_restrictions = ev.resource_restrictions or None
         ts.duration = ev.duration
+        if not (state == "cancelled" and ts.previous != "flight"):
+            # (a thread still runs it under the restrictions it started with)
+            ts.resource_restrictions = ev.resource_restrictions or None
         if state == "cancelled":
             if ts.previous == "flight":
                 ts.deps_info = (ev.who_has, ev.nbytes)
