@@ -16,7 +16,8 @@ nothing.
 What to steal: victims are workers with more tasks than threads (the excess waits in
 the worker's own queue); from each we take the tasks it would run last (largest
 priority tuple), as long as fetching their inputs to the thief costs less than about
-twice their expected run time.
+twice their expected run time, and never tasks known to take under ``min_duration``
+(5 ms): moving one costs a round trip, more than running it.
 """
 
 from __future__ import annotations
@@ -46,10 +47,11 @@ class WorkStealing:
     """The stealing policy of one :class:`SchedulerState` (by composition)."""
 
     def __init__(self, state: SchedulerState, cost_factor: float = 2.0,
-                 min_transfer: float = 0.005):
+                 min_transfer: float = 0.005, min_duration: float = 0.005):
         self.state = state
         self.cost_factor = cost_factor
         self.min_transfer = min_transfer
+        self.min_duration = min_duration
         self.in_flight: dict[TaskState, tuple[WorkerState, WorkerState]] = {}
         self.count = 0  # tasks moved so far
 
@@ -61,13 +63,15 @@ class WorkStealing:
     def _worth_it(self, ts: TaskState, thief: WorkerState) -> bool:
         if ts.has_restrictions and not ts.loose_restrictions and not worker_allowed(ts, thief):
             return False
-        if not ts.dependencies:
-            return True
         st = self.state
-        transfer = transfer_bytes(ts, thief) / st.bandwidth
         duration = ts.prefix.duration_average
         if duration is None:
             duration = st.unknown_duration
+        elif duration < self.min_duration:
+            return False  # the steal's own round trip costs more than running it
+        if not ts.dependencies:
+            return True
+        transfer = transfer_bytes(ts, thief) / st.bandwidth
         return transfer <= max(self.cost_factor * duration, self.min_transfer)
 
     def balance(self) -> int:

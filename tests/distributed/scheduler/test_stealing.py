@@ -188,3 +188,14 @@ def test_plugins_see_transitions_and_cluster_events():
     assert [e["worker"] for e in es.buffer if "key" in e] == [A]
     assert s.state.events["plugin-error"]  # the broken plugin was logged, not fatal
     s.state.remove_plugin("broken")
+
+
+def test_tasks_known_to_be_tiny_are_not_stolen():
+    s = sim({A: 1}, saturation=float("inf"), duration=1e-4)
+    s.submit("c", {"inc-0123456789abcdef": b""}, {}, ["inc-0123456789abcdef"])
+    s.run_until_idle()  # learn that "inc" tasks take 0.1 ms
+    tasks = {("inc-0123456789abcdef", i): b"" for i in range(6)}
+    s.submit("c", tasks, {}, list(tasks))
+    s.add_worker(B, nthreads=1)
+    s.deliver(s.state.balance())
+    assert not s.pending[B]
