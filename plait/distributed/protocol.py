@@ -24,6 +24,8 @@ Worker -> scheduler (rpc, then the same comm becomes the worker's stream)
                      local_directory, nbytes ({key: nbytes} of data it already holds)
                      -> {"status": "OK", "time": float, "heartbeat_interval": float}
 ``heartbeat-worker`` address, metrics (rpc, every ``heartbeat_interval``)
+                     -> {"status": "OK" | "missing" (unknown: register again), "time",
+                     "heartbeat_interval"}
 ``unregister``       address (rpc, on clean shutdown)
 
 Worker -> scheduler stream
@@ -96,8 +98,9 @@ Scheduler -> client stream
 --------------------------
 ``key-in-memory``    key, type (str)
 ``task-erred``       key, exception (Serialized), traceback (Serialized or None),
-                     exception_text, traceback_text
-``cancelled-keys``   keys
+                     exception_text, traceback_text, cause (the key that actually
+                     failed: ``key`` itself, or the dependency whose error this is)
+``cancelled-keys``   keys (also the answer to client-desires-keys for an unknown key)
 ``lost-data``        key
 ``stream-closed``    (the scheduler is going away)
 
@@ -128,8 +131,14 @@ Client -> scheduler (rpc)
                      function gets ``dask_scheduler=``/``plait_scheduler=`` the Scheduler
                      when its signature has that parameter; a coroutine function is
                      awaited) -> {"status": "OK", "result": Serialize(value)}
-``retire_workers``   workers
-``task-status``      keys -> {key: state}
+``retire_workers``   workers -> {address: worker info} (part 1: the workers close and
+                     their data is recomputed where needed; part 2 copies it first)
+``task-status``      keys -> {key: state} (unknown keys: "forgotten")
+``retry``            keys -> {"status": "OK"}: erred keys run again from the task that
+                     failed (``Client.retry``)
+``register-scheduler-plugin`` plugin (Serialize(SchedulerPlugin)), name
+                     -> {"status": "OK"} (``Client.register_plugin``; the plugin's
+                     ``start(scheduler)`` is awaited)
 
 Coordination primitives (Lock, Semaphore, Event, Variable, Queue) add their own
 ``<name>_<verb>`` rpc handlers on the scheduler through scheduler extensions
