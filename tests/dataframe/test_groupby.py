@@ -32,7 +32,9 @@ def _keys(df, pdf, kind):
 
 def check_all(pairs, scheduler="sync", rtol=1e-9):
     """Compute many (plait, pandas) pairs in one go; check meta, names and values."""
-    results = [p.compute(scheduler=scheduler) for p, _ in pairs]
+    import plait
+
+    results = plait.compute(*[p for p, _ in pairs], scheduler=scheduler)
     for (lazy, expected), got in zip(pairs, results):
         meta = lazy._meta
         if isinstance(expected, pd.DataFrame):
