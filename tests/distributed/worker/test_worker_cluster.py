@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import operator
 import threading
 
@@ -181,3 +182,34 @@ def test_unserializable_dependency_error_names_key(cluster_inproc):
         with pytest.raises(Exception, match=r"cannot be serialized") as info:
             y.result(timeout=10)
         assert x.key in str(info.value) or repr(x.key) in str(info.value)
+
+
+@run_async
+async def test_heartbeats_carry_metrics():
+    async with in_process_cluster(n_workers=1, scheduler_kwargs={"heartbeat_interval": 0.05}
+                                  ) as (s, (w,)):
+        ws = s.state.workers[w.address]
+        for _ in range(200):
+            if getattr(ws, "metrics", None):
+                break
+            await asyncio.sleep(0.01)
+        assert ws.metrics["executing"] == 0 and "memory" in ws.metrics
+        assert ws.metrics["in_memory"] == 0
+
+
+_attempts: list = []
+
+
+def resched():
+    from plait.distributed.worker import Reschedule
+
+    _attempts.append(get_worker().name)
+    if len(_attempts) == 1:
+        raise Reschedule()
+    return len(_attempts)
+
+
+def test_reschedule_runs_the_task_again(cluster_inproc):
+    _attempts.clear()
+    with Client(cluster_inproc) as c:
+        assert c.submit(resched, pure=False).result(timeout=10) == 2
