@@ -180,4 +180,32 @@ def emulate(func: Callable, *args: Any, udf: bool = False, **kwargs: Any) -> Any
                 "a Series, or an empty pandas object"
             ) from err
         raise
-    return make_meta(out) if is_pandas(out) else out
+    if not is_pandas(out):
+        return out
+    return _unknown_new_categories(make_meta(out), args)
+
+
+def _unknown_new_categories(meta: Any, inputs: tuple) -> Any:
+    """Categorical columns made from non-categorical input (``astype("category")``)
+    got their categories from the made-up sample: mark them unknown (no categories),
+    as they are until computed."""
+    before: dict = {}
+    for a in inputs:
+        if isinstance(a, pd.DataFrame):
+            before.update({c: t for c, t in a.dtypes.items()})
+        elif isinstance(a, pd.Series):
+            before.setdefault(a.name, a.dtype)
+
+    def fresh(name: Any, dtype: Any) -> bool:
+        return isinstance(dtype, pd.CategoricalDtype) and name in before and \
+            not isinstance(before[name], pd.CategoricalDtype)
+
+    if isinstance(meta, pd.DataFrame):
+        cols = [c for c, t in meta.dtypes.items() if fresh(c, t)]
+        if cols:
+            meta = meta.copy()
+            for c in cols:
+                meta[c] = meta[c].cat.set_categories([])
+    elif isinstance(meta, pd.Series) and fresh(meta.name, meta.dtype):
+        meta = meta.cat.set_categories([])
+    return meta

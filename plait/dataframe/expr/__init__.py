@@ -4,6 +4,24 @@ User calls build a tree of :class:`Expr` nodes (nothing runs); :func:`optimize`
 rewrites it (projection and predicate pushdown, no-op removal; equal sub-expressions
 share names and so tasks); :func:`to_graph` lowers it to tasks, one per partition for
 each run of partition-wise steps.
+
+Adding an operation
+-------------------
+- Partition-wise (partition i from partition i of the inputs): subclass
+  :class:`Blockwise`; give ``_parameters``, ``_operation()`` and ``_call_args()``
+  (expressions among the arguments stand for their partitions), or use
+  :class:`MapPartitions` / :class:`PartitionMethod` directly. It is fused with its
+  neighbours automatically. Override ``_child_needs`` (and ``_narrow``) to let column
+  selections pass through it; set ``_row_local`` when each output row depends only on
+  the same input row (filters may then be pushed below it).
+- A new source: build on :class:`FromParts` with a ``reader(part, columns=,
+  filters=)``; projection (and, with ``reader.supports_filters``, predicate)
+  pushdown then reach it.
+- Anything else (reductions, shuffles, repartitioning): subclass :class:`Expr` with
+  ``_compute_meta``, ``_compute_divisions`` and ``_layer`` (tasks keyed
+  ``(self._name, i)``), or reuse :class:`TreeReduce`. A node may return a lower-level
+  equivalent from ``_lower()`` (it keeps the node's name) and a simpler one from
+  ``_simplify()``.
 """
 
 from .base import Expr, walk
