@@ -144,6 +144,9 @@ def test_cat_unknown(pdf):
                             meta=pdf.s.iloc[:0].astype("category"))
     assert not s.cat.known
     assert list(s.cat.as_known().cat.categories) == sorted(pdf.s.dropna().unique())
+    t = df.s.astype("category")  # astype gives unknown categories too
+    assert not t.cat.known
+    assert_eq(t.cat.as_known(), pdf.s.astype("category"))
 
 
 def test_cat_errors(pdf):
