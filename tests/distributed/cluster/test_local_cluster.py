@@ -34,6 +34,23 @@ def test_processes_cluster(cluster_processes):
     assert cluster.dashboard_link is None
 
 
+def test_processes_tasks_use_their_worker(cluster_processes):
+    address = cluster_processes.scheduler_address
+
+    def task_fib(n):  # local: pickled by value, so worker processes can load it
+        from plait.distributed import get_worker, worker_client
+
+        if n < 2:
+            return n
+        assert get_worker().scheduler_address == address
+        with worker_client() as client:
+            a, b = client.submit(task_fib, n - 1), client.submit(task_fib, n - 2)
+            return a.result() + b.result()
+
+    with Client(cluster_processes) as c:
+        assert c.submit(task_fib, 5).result(timeout=30) == 5
+
+
 def test_processes_scale_and_close_leave_nothing():
     with LocalCluster(n_workers=1, threads_per_worker=1, memory_limit=None) as cluster:
         (first,) = cluster.workers.values()

@@ -213,3 +213,19 @@ def test_reschedule_runs_the_task_again(cluster_inproc):
     _attempts.clear()
     with Client(cluster_inproc) as c:
         assert c.submit(resched, pure=False).result(timeout=10) == 2
+
+
+def fib_on_cluster(n):
+    from plait.distributed import worker_client
+
+    if n < 2:
+        return n
+    with worker_client() as client:  # secedes while it waits, rejoins after
+        a, b = client.submit(fib_on_cluster, n - 1), client.submit(fib_on_cluster, n - 2)
+        return a.result() + b.result()
+
+
+def test_tasks_submitting_tasks(cluster_inproc):
+    with Client(cluster_inproc) as c:
+        # 2 single-threaded workers: without secede() this would deadlock.
+        assert c.submit(fib_on_cluster, 6).result(timeout=30) == 8
