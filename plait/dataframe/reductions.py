@@ -281,6 +281,27 @@ class _LenReduce(TreeReduce):
     def _child_needs(self, needed: Any) -> dict:
         return {d._name: [] for d in self.dependencies()}
 
+    def _simplify(self) -> Any:
+        """Over an in-memory frame, through steps that keep every row, the count is
+        known from the partition boundaries: no task needs to run."""
+        from .expr import Assign, Astype, Elemwise, FromPandas, Projection, Rename
+
+        e = self.frames[0]
+        while isinstance(e, (Projection, Assign, Astype, Rename, Elemwise)):
+            if isinstance(e, Elemwise):
+                inputs = [a for a in e.args if hasattr(a, "_meta") and is_pandas(a._meta)]
+                if len(inputs) != 1:
+                    return None
+                e = inputs[0]
+            else:
+                e = e.frame
+        if not isinstance(e, FromPandas):
+            return None
+        from .expr.io import Literal
+
+        locs = e.locations
+        return Literal(int(sum(locs[j + 1] - locs[j] for j in e._indices())))
+
 
 def _size(part: Any) -> int:
     return part.size

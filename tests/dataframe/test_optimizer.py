@@ -301,3 +301,11 @@ def test_no_pushdown_below_a_reduction_of_the_same_data():
     p = r.frame()
     p2 = p.assign(m=p.c1 - p.c1.mean())
     assert_eq(q, p2[p2.c0 > 0])
+
+
+def test_len_of_in_memory_frame_needs_no_task(pdf):
+    df = dd.from_pandas(pdf, npartitions=4)
+    rows = (df.assign(z=df.x + 1)[["z", "y"]] * 2).shape[0]
+    assert len(rows.dask) == 1 and rows.compute() == len(pdf)
+    assert len(df.partitions[1:3]) == len(df.partitions[1].compute()) + len(df.partitions[2].compute())
+    assert len(df[df.x > 0]) == (pdf.x > 0).sum()  # a filter: counted by tasks

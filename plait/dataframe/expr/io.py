@@ -334,3 +334,24 @@ class FromGraph(Expr):
 
     def _tree_repr_args(self) -> list:
         return [f"npartitions={len(self.keys)}"]
+
+
+class Literal(Expr):
+    """A value known when the plan is built (a row count read off the partition
+    boundaries of an in-memory frame)."""
+
+    _parameters = ("value",)
+
+    def _compute_meta(self) -> Any:
+        return self.value
+
+    def _compute_divisions(self) -> tuple:
+        return (None, None)
+
+    def _layer(self) -> dict:
+        from ...graph import Data
+
+        return {(self._name, 0): Data((self._name, 0), self.value)}
+
+    def _child_needs(self, needed: Any) -> dict:
+        return {}
