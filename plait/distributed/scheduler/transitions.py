@@ -13,8 +13,8 @@ Arrows (``ARROWS`` lists them)::
 
     released   -> waiting | forgotten | erred | memory
     waiting    -> processing (or queued / no-worker when no worker fits) | released | erred
-    queued     -> processing | released | erred
-    no-worker  -> processing | released | erred
+    queued     -> processing | waiting (an input was lost) | released | erred
+    no-worker  -> processing | waiting (an input was lost) | released | erred
     processing -> memory | erred | released
     memory     -> released
     erred      -> released | forgotten
@@ -47,9 +47,11 @@ ARROWS = (
     ("waiting", "released"),
     ("waiting", "erred"),
     ("queued", "processing"),
+    ("queued", "waiting"),
     ("queued", "released"),
     ("queued", "erred"),
     ("no-worker", "processing"),
+    ("no-worker", "waiting"),
     ("no-worker", "released"),
     ("no-worker", "erred"),
     ("processing", "memory"),
@@ -349,6 +351,26 @@ class Transitions:
             self.queue.push(ts)
         return recs
 
+    def _queued_waiting(self, ts: TaskState) -> dict:
+        self.queue.discard(ts)
+        return self._back_to_waiting(ts)
+
+    def _no_worker_waiting(self, ts: TaskState) -> dict:
+        self.unrunnable.discard(ts)
+        return self._back_to_waiting(ts)
+
+    def _back_to_waiting(self, ts: TaskState) -> dict:
+        ts.state = "waiting"
+        recs: dict = {}
+        for dts in ts.dependencies:
+            if dts.state != "memory":
+                ts.waiting_on.add(dts)
+                if dts.state == "released":
+                    recs[dts.key] = "waiting"
+        if not ts.waiting_on:
+            recs[ts.key] = "processing"
+        return recs
+
     def _no_worker_processing(self, ts: TaskState) -> dict:
         ws = decide_worker(ts, self.running, self.bandwidth)
         if ws is None:
@@ -446,8 +468,10 @@ class Transitions:
             state = dts.state
             if state == "waiting":
                 dts.waiting_on.add(ts)
-            elif state in ("processing", "queued", "no-worker"):
+            elif state == "processing":
                 recs[dts.key] = "released"
+            elif state in ("queued", "no-worker"):
+                recs[dts.key] = "waiting"  # ready no more: an input is gone
         if ts.run_spec is None and (ts.who_wants or ts.waiters):
             return self._lost(ts, recs)
         return self._propagate_released(ts, recs)
