@@ -24,7 +24,8 @@ dtype('int32')
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 import pandas as pd
 
@@ -35,7 +36,7 @@ from .categorical import (
     with_categories,
 )
 
-__all__ = ["DatetimeAccessor", "StringAccessor", "CategoricalAccessor", "Accessor"]
+__all__ = ["Accessor", "CategoricalAccessor", "DatetimeAccessor", "StringAccessor"]
 
 
 def _call_member(part: Any, accessor: str, member: str, args: tuple = (),
@@ -74,7 +75,7 @@ class Accessor:
     _accessor: str = ""
     _kind: str = ""               # for the error message: "datetime-like", ...
     _fix: str = ""                # how to get a dtype that works
-    _whole_column: dict[str, str] = {}  # member -> why it is not partition-wise
+    _whole_column: ClassVar[dict[str, str]] = {}  # member -> why not partition-wise
 
     def __init__(self, obj: Any):
         self._obj = obj
@@ -163,7 +164,7 @@ class DatetimeAccessor(Accessor):
     _accessor = "dt"
     _kind = "datetime-like (datetime64, timedelta64 or period)"
     _fix = "convert it first, e.g. dd.to_datetime(s) or s.astype('datetime64[ns]')"
-    _whole_column = {
+    _whole_column: ClassVar[dict[str, str]] = {
         "freq": "the frequency is inferred from the whole column; compute it first",
         "to_pydatetime": "it returns a NumPy array, not a Series; compute first",
         "to_pytimedelta": "it returns a NumPy array, not a Series; compute first",
@@ -185,7 +186,7 @@ class StringAccessor(Accessor):
     _accessor = "str"
     _kind = "string (str, object or string[pyarrow])"
     _fix = "convert it first, e.g. s.astype(str)"
-    _whole_column = {
+    _whole_column: ClassVar[dict[str, str]] = {
         "get_dummies": "its columns depend on every value; use categorize() and "
                        "dd.get_dummies, or compute first",
     }
@@ -247,7 +248,7 @@ class CategoricalAccessor(Accessor):
     _accessor = "cat"
     _kind = "categorical"
     _fix = "convert it first, e.g. s.astype('category') or df.categorize()"
-    _whole_column = {}
+    _whole_column: ClassVar[dict[str, str]] = {}
 
     @property
     def known(self) -> bool:

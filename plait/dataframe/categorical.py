@@ -12,12 +12,19 @@ over the data: a tree reduction of per-partition distinct values.
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import pandas as pd
 
-__all__ = ["UNKNOWN_CATEGORIES", "has_known_categories", "with_categories",
-           "clear_known_categories", "categorize", "present_categories"]
+__all__ = [
+    "UNKNOWN_CATEGORIES",
+    "categorize",
+    "clear_known_categories",
+    "has_known_categories",
+    "present_categories",
+    "with_categories",
+]
 
 UNKNOWN_CATEGORIES = "__UNKNOWN_CATEGORIES__"
 

@@ -11,7 +11,6 @@ and lowered together, so their common work is done once.
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Callable
 from typing import Any
 
@@ -379,4 +378,3 @@ from .frame import DataFrame
 from .frame_base import FrameBase
 from .series import Index, Series
 
-_ = operator

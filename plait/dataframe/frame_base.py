@@ -18,7 +18,6 @@ import pandas as pd
 
 from .core import Scalar, _Base, elemwise, map_partitions, new_collection, to_expr
 from .expr import Head, MapPartitions, PartitionMethod, Partitions, Tail, no_default
-from .meta import is_pandas
 
 __all__ = ["FrameBase"]
 
@@ -546,4 +545,3 @@ for _name in _FLEX:
 FrameBase.__hash__ = _Base.__hash__  # type: ignore[method-assign]
 Scalar.__hash__ = _Base.__hash__  # type: ignore[method-assign]
 
-_ = is_pandas

@@ -50,11 +50,7 @@ def _chunk(part: Any, method: str, kwargs: dict) -> Any:
 
 
 def _combine(values: list, method: str, kwargs: dict) -> Any:
-    stacked = _stack(values)
-    if isinstance(stacked, pd.DataFrame):
-        out = getattr(stacked, method)(**kwargs)
-        return out
-    return getattr(stacked, method)(**kwargs)
+    return getattr(_stack(values), method)(**kwargs)
 
 
 def _aggregate(values: list, method: str, kwargs: dict, meta: Any) -> Any:
@@ -127,10 +123,6 @@ def _moments_aggregate(values: list, stat: str, ddof: int, meta: Any, skipna: bo
         return pd.Series(out, index=meta.index if len(meta.index) else None,
                          dtype=meta.dtype, name=meta.name)
     return np.float64(out)
-
-
-def _first_chunk_index(values: list) -> Any:
-    return values
 
 
 def _moments_aggregate_frame(values: list, stat: str, ddof: int, index: list,
@@ -267,11 +259,7 @@ class _Len:
 
 def length(frame: Any) -> Any:
     """The number of rows, as a lazy Scalar."""
-    from .expr.reductions import TreeReduce as TR
-
-    expr = _LenReduce([frame.expr], _len, _sum, _sum, 0, label="len")
-    _ = TR
-    return new_collection(expr)
+    return new_collection(_LenReduce([frame.expr], _len, _sum, _sum, 0, label="len"))
 
 
 class _LenReduce(TreeReduce):

@@ -84,5 +84,4 @@ def assert_eq(a: Any, b: Any, check_names: bool = True, check_dtype: bool = True
             np.testing.assert_allclose(a, b, equal_nan=True, rtol=kwargs.get("rtol", 1e-7))
         else:
             assert a == b or (pd.isna(a) and pd.isna(b)), f"{a!r} != {b!r}"
-    _ = make_meta
     return True

@@ -11,4 +11,4 @@ from .core import DataFrameGroupBy, SeriesGroupBy, groupby
 from .custom import Aggregation
 from .spec import AGGREGATIONS
 
-__all__ = ["groupby", "DataFrameGroupBy", "SeriesGroupBy", "Aggregation", "AGGREGATIONS"]
+__all__ = ["AGGREGATIONS", "Aggregation", "DataFrameGroupBy", "SeriesGroupBy", "groupby"]

@@ -22,7 +22,7 @@ from .keys import resolve_keys
 from .spec import SERIES_COLUMN, Output, Plan, make_plan, parse_agg
 from .value_counts import vc_aggregate, vc_chunk, vc_combine
 
-__all__ = ["groupby", "DataFrameGroupBy", "SeriesGroupBy"]
+__all__ = ["DataFrameGroupBy", "SeriesGroupBy", "groupby"]
 
 _NUMERIC_KINDS = "biufc"
 
@@ -31,7 +31,7 @@ def groupby(frame: Any, by: Any = None, level: Any = None, *, as_index: bool = T
             sort: bool | None = None, group_keys: bool = True, observed: bool | None = None,
             dropna: bool | None = None, split_out: int | None = None,
             split_every: int | None = None, shuffle_method: Any = None,
-            **kwargs: Any) -> "DataFrameGroupBy | SeriesGroupBy":
+            **kwargs: Any) -> DataFrameGroupBy | SeriesGroupBy:
     """Group ``frame`` (a plait DataFrame or Series) like pandas' ``groupby``.
 
     ``by`` is a column label, a list of labels, a plait Series partitioned like
@@ -84,9 +84,9 @@ class _GroupBy:
 
     def _meta_groupby(self) -> Any:
         meta = self.obj._meta
-        opts = dict(sort=self.sort, observed=self.observed, dropna=self.dropna,
-                    as_index=self.as_index) if not self._is_series_obj else \
-            dict(sort=self.sort, observed=self.observed, dropna=self.dropna)
+        opts = {"sort": self.sort, "observed": self.observed, "dropna": self.dropna,
+                    "as_index": self.as_index} if not self._is_series_obj else \
+            {"sort": self.sort, "observed": self.observed, "dropna": self.dropna}
         if self.level is not None:
             g = meta.groupby(level=self.level, **opts)
         else:
@@ -365,7 +365,7 @@ def _finish(partials: list, keys: GroupKeys, plan: Plan, meta: Any,
 class DataFrameGroupBy(_GroupBy):
     """A plait DataFrame grouped by keys (see :func:`groupby`)."""
 
-    def __getitem__(self, key: Any) -> "DataFrameGroupBy | SeriesGroupBy":
+    def __getitem__(self, key: Any) -> DataFrameGroupBy | SeriesGroupBy:
         if self._is_series_obj:
             raise KeyError("a grouped Series has no columns to select")
         cols = list(key) if isinstance(key, (list, tuple)) else [key]

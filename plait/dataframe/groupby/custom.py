@@ -20,13 +20,14 @@ turns the last ``agg`` output(s) into the result.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pandas as pd
 
 from ..categorical import concat_unifying_categories
 
-__all__ = ["Aggregation", "custom_chunk", "custom_merge", "custom_finish"]
+__all__ = ["Aggregation", "custom_chunk", "custom_finish", "custom_merge"]
 
 
 class Aggregation:

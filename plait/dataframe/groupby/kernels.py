@@ -27,8 +27,9 @@ a
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -37,7 +38,7 @@ from ..categorical import concat_unifying_categories
 from .custom import custom_chunk, custom_finish, custom_merge
 from .spec import COMBINE, SERIES_COLUMN, Plan
 
-__all__ = ["GroupKeys", "chunk", "combine", "aggregate", "group_keys"]
+__all__ = ["GroupKeys", "aggregate", "chunk", "combine", "group_keys"]
 
 
 @dataclass(frozen=True)
@@ -315,9 +316,9 @@ def _match_meta(result: Any, meta: Any) -> Any:
         for i, (got, want) in enumerate(zip(result.dtypes, meta.dtypes)):
             if got != want and _safe_cast(got, want, result.iloc[:, i]):
                 result.isetitem(i, result.iloc[:, i].astype(want))
-    elif isinstance(result, pd.Series) and isinstance(meta, pd.Series):
-        if result.dtype != meta.dtype and _safe_cast(result.dtype, meta.dtype, result):
-            result = result.astype(meta.dtype)
+    elif (isinstance(result, pd.Series) and isinstance(meta, pd.Series)
+          and result.dtype != meta.dtype and _safe_cast(result.dtype, meta.dtype, result)):
+        result = result.astype(meta.dtype)
     return result
 
 

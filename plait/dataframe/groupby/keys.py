@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["ResolvedKeys", "resolve_keys", "is_collection"]
+__all__ = ["ResolvedKeys", "is_collection", "resolve_keys"]
 
 
 def is_collection(x: Any) -> bool:

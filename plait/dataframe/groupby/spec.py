@@ -13,11 +13,19 @@ Everything here is plain, picklable data: the plan travels inside the task graph
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Hashable, Sequence
+from typing import Any
 
-__all__ = ["AGGREGATIONS", "Output", "Plan", "make_plan", "normalize_func",
-           "parse_agg", "SERIES_COLUMN"]
+__all__ = [
+    "AGGREGATIONS",
+    "SERIES_COLUMN",
+    "Output",
+    "Plan",
+    "make_plan",
+    "normalize_func",
+    "parse_agg",
+]
 
 # Aggregations a tree reduction can finish exactly. Others (median, apply, ...) need
 # the whole group in one place: the shuffle-based group-by (split_out) will add them.

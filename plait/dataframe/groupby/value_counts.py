@@ -29,7 +29,7 @@ from ..categorical import concat_unifying_categories
 from .kernels import GroupKeys, group_keys
 from .spec import SERIES_COLUMN
 
-__all__ = ["vc_chunk", "vc_combine", "vc_aggregate"]
+__all__ = ["vc_aggregate", "vc_chunk", "vc_combine"]
 
 
 def vc_chunk(part: Any, *extra: Any, keys: GroupKeys, column: Any,

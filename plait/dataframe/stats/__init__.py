@@ -15,5 +15,18 @@ from .describe import describe
 from .extremes import idxmax, idxmin, nlargest, nsmallest
 from .quantile import quantile
 
-__all__ = ["quantile", "value_counts", "nunique", "unique", "mode", "cumulative",
-           "idxmin", "idxmax", "nlargest", "nsmallest", "corr", "cov", "describe"]
+__all__ = [
+           "corr",
+           "cov",
+           "cumulative",
+           "describe",
+           "idxmax",
+           "idxmin",
+           "mode",
+           "nlargest",
+           "nsmallest",
+           "nunique",
+           "quantile",
+           "unique",
+           "value_counts",
+]

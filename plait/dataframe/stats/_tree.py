@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 
 def tree(objs: Any, chunk: Callable, combine: Callable | None, aggregate: Callable,

@@ -21,7 +21,7 @@ import pandas as pd
 from ..categorical import concat_unifying_categories
 from ._tree import is_frame, tree
 
-__all__ = ["value_counts", "nunique", "unique", "mode"]
+__all__ = ["mode", "nunique", "unique", "value_counts"]
 
 
 # -- value_counts -------------------------------------------------------------------------
@@ -134,10 +134,8 @@ def nunique(obj: Any, axis: Any = 0, dropna: bool = True,
 
 
 def _unique_aggregate(parts: list, name: Any) -> pd.Series:
-    merged = _distinct_combine(parts)
-    values = merged if isinstance(merged, pd.Index) else merged
-    return pd.Series(np.asarray(values) if isinstance(values, pd.Index) else values.array,
-                     name=name)
+    merged = _distinct_combine(parts)  # a Series, or an Index for Index.unique()
+    return pd.Series(merged.array, name=name)
 
 
 def unique(obj: Any, split_every: int | None = None, split_out: Any = None) -> Any:
@@ -150,8 +148,7 @@ def unique(obj: Any, split_every: int | None = None, split_out: Any = None) -> A
         raise NotImplementedError("unique(split_out>1) needs a shuffle, which is not "
                                   "available yet")
     meta_obj = obj._meta
-    meta = pd.Series(meta_obj.array if not isinstance(meta_obj, pd.Index)
-                     else meta_obj.array, name=meta_obj.name).iloc[:0]
+    meta = pd.Series(meta_obj.array, name=meta_obj.name).iloc[:0]
     return tree(obj, _distinct_chunk, _distinct_combine, _unique_aggregate, meta,
                 split_every, chunk_kwargs={"columns": None},
                 aggregate_kwargs={"name": meta_obj.name}, label="unique")

@@ -25,7 +25,7 @@ from ...graph import Ref, Task
 from ..expr import Expr
 from ..expr.blockwise import ALL
 
-__all__ = ["cumulative", "Cumulative"]
+__all__ = ["Cumulative", "cumulative"]
 
 _OPS = ("cumsum", "cumprod", "cummin", "cummax")
 

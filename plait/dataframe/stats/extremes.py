@@ -23,7 +23,7 @@ import pandas as pd
 
 from ._tree import is_frame, tree
 
-__all__ = ["idxmin", "idxmax", "nlargest", "nsmallest"]
+__all__ = ["idxmax", "idxmin", "nlargest", "nsmallest"]
 
 
 def _best(values: pd.Series, how: str, skipna: bool) -> tuple:

@@ -31,8 +31,13 @@ import pandas as pd
 
 from ._tree import is_frame, tree
 
-__all__ = ["QUANTILE_SAMPLES", "sample_chunk", "merge_samples", "quantile_from_samples",
-           "quantile"]
+__all__ = [
+    "QUANTILE_SAMPLES",
+    "merge_samples",
+    "quantile",
+    "quantile_from_samples",
+    "sample_chunk",
+]
 
 QUANTILE_SAMPLES = 1000
 
@@ -113,7 +118,7 @@ def _aggregate(parts: list[dict], qs: list, scalar_q: bool, meta: Any,
     if None in merged:  # a Series
         values = _to_dtype(quantile_from_samples(merged[None], qs), dtypes[None])
         if scalar_q:
-            return values[0] if not isinstance(values, np.ndarray) else values[0]
+            return values[0]
         return pd.Series(values, index=meta.index if len(meta.index) else qs,
                          name=meta.name).astype(meta.dtype)
     cols = {c: _to_dtype(quantile_from_samples(merged[c], qs), dtypes[c]) for c in merged}
