@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import warnings
 
-import numpy as np
-import pandas as pd
 import pytest
 
 import plait.dataframe as dd
@@ -48,11 +46,11 @@ def test_dt_dayofweek_deprecated_alias_still_works(pdf):
 def test_dt_errors(pdf):
     df = dd.from_pandas(pdf, npartitions=2)
     with pytest.raises(AttributeError, match="dtype int64.*to_datetime"):
-        df.x.dt
+        _ = df.x.dt
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
-        df.t.dt.nope
+        _ = df.t.dt.nope
     with pytest.raises(NotImplementedError, match="freq"):
-        df.t.dt.freq
+        _ = df.t.dt.freq
 
 
 STR_CALLS = [
@@ -89,7 +87,7 @@ def test_str_getitem_and_cat_with_others(ddf_pair):
 def test_str_errors(pdf):
     df = dd.from_pandas(pdf, npartitions=2)
     with pytest.raises(AttributeError, match="string"):
-        df.x.str
+        _ = df.x.str
     with pytest.raises(NotImplementedError, match="others="):
         df.s.str.cat(sep=",")
     with pytest.raises(NotImplementedError, match="pass n="):
@@ -127,9 +125,9 @@ def test_cat_unknown(pdf):
     unknown = df.c.cat.as_unknown()
     assert not unknown.cat.known
     with pytest.raises(NotImplementedError, match="as_known"):
-        unknown.cat.categories
+        _ = unknown.cat.categories
     with pytest.raises(NotImplementedError, match="as_known"):
-        unknown.cat.codes
+        _ = unknown.cat.codes
     with pytest.raises(NotImplementedError, match="known categories"):
         unknown.cat.rename_categories({"a": "A"})
     known = unknown.cat.as_known()
@@ -152,7 +150,7 @@ def test_cat_unknown(pdf):
 def test_cat_errors(pdf):
     df = dd.from_pandas(pdf, npartitions=2)
     with pytest.raises(AttributeError, match="categorical.*categorize"):
-        df.s.cat
+        _ = df.s.cat
 
 
 def test_accessors_under_schedulers(pdf, scheduler):

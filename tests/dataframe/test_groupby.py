@@ -263,7 +263,7 @@ def test_errors(pdf):
     with pytest.raises(KeyError, match="'nope'"):
         df.groupby("nope")
     with pytest.raises(TypeError, match="in-memory"):
-        df.groupby(pdf.s)
+        _ = df.groupby(pdf.s)
     with pytest.raises(NotImplementedError, match="median"):
         df.groupby("s").y.agg("median")
     with pytest.raises(NotImplementedError, match="split_out"):
@@ -275,7 +275,7 @@ def test_errors(pdf):
     with pytest.raises(KeyError, match="not found"):
         df.groupby("s")[["x", "zz"]]
     with pytest.raises(AttributeError, match="zz"):
-        df.groupby("s").zz
+        _ = df.groupby("s").zz
     other = dd.from_pandas(pdf.x, npartitions=3)
     with pytest.raises(ValueError, match="partitions"):
         df.groupby(other)

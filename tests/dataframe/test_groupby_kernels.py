@@ -102,9 +102,9 @@ def test_min_count_and_skipna():
     df = pd.DataFrame({"k": [1, 1, 2, 2, 3], "x": [1.0, np.nan, np.nan, np.nan, 5.0]})
     keys = GroupKeys(("k",), names=("k",))
     parts = [df.iloc[:2], df.iloc[2:]]
-    for how, kw in [("sum", dict(min_count=1)), ("sum", dict(skipna=False)),
-                    ("max", dict(skipna=False)), ("mean", dict(skipna=False)),
-                    ("var", dict(skipna=False)), ("prod", dict(min_count=2))]:
+    for how, kw in [("sum", {"min_count": 1}), ("sum", {"skipna": False}),
+                    ("max", {"skipna": False}), ("mean", {"skipna": False}),
+                    ("var", {"skipna": False}), ("prod", {"min_count": 2})]:
         from plait.dataframe.groupby.spec import Output, make_plan
         plan = make_plan([Output("x", "x", how, **kw)], "series", "x")
         got = _run(parts, keys, plan)
