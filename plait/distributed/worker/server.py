@@ -313,7 +313,7 @@ class Worker(Server):
         self.status = "closed"
         # Do not block the loop on running tasks: threads are daemons.
         await asyncio.get_running_loop().run_in_executor(
-            None, self._pool.shutdown, min(timeout, 1.0))
+            None, self._pool.shutdown, min(timeout, 0.5))
         if self._owns_directory and self.local_directory:
             try:
                 sys.path.remove(self.local_directory)

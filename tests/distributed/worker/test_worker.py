@@ -278,3 +278,16 @@ async def test_worker_closes_when_the_scheduler_goes():
     await s.close()
     await asyncio.wait_for(w.finished(), 10)
     assert w.status == "closed"
+
+
+@run_async
+async def test_close_does_not_wait_for_running_tasks():
+    s, (w,) = await cluster("inproc://")
+    gate = threading.Event()
+    s.compute(w.address, "stuck", gate.wait, 30, raw=True)
+    while "stuck" not in w.state.executing:
+        await asyncio.sleep(0.01)
+    await asyncio.wait_for(w.close(), 10)  # bounded although the task still runs
+    assert w.status == "closed"
+    gate.set()
+    await s.close()
