@@ -70,8 +70,11 @@ class Reports:
         """A worker could not fetch ``key`` from ``errant_worker``: that copy is gone."""
         ts = self.tasks.get(key)
         ws = self.workers.get(errant_worker)
-        if ts is not None and ws is not None:
+        if ts is not None and ws is not None and ws in ts.who_has:
             self._remove_replica(ts, ws)
+            # If the copy is there after all (a passing network failure), it must not
+            # linger unaccounted for on that worker.
+            self._free_on(errant_worker, key)
             if ts.state == "memory" and not ts.who_has:
                 self.transitions({key: "released"}, stimulus_id)
         return self._flush()

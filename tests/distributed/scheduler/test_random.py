@@ -92,6 +92,19 @@ def test_random_graphs_and_events(seed):
         elif action < 0.98:
             s.add_worker(f"tcp://127.0.0.1:gpu{next_worker}", nthreads=1, resources={"GPU": 2})
             next_worker += 1
+        elif action < 0.985:
+            # A second client shares some keys and cancels them again.
+            k = rng.choice(list(tasks))
+            s.submit("d", tasks, deps, [k], priority={k: i for i, k in enumerate(tasks)})
+            if rng.random() < 0.5:
+                s.deliver(s.state.cancel([k], "d"))
+        elif action < 0.99:
+            # Scattered data and a task on it (its loss is reported, never hangs).
+            a = rng.choice(list(s.state.workers))
+            key = f"scattered-{_step}"
+            s.data.setdefault(a, set()).add(key)
+            s.deliver(s.state.update_data({key: [a]}, {key: 100}, client="d"))
+            s.submit("d", {f"use-{_step}": b""}, {f"use-{_step}": [key]}, [f"use-{_step}"])
         if not s.state.running:
             add_worker()
     for a in list(s.state.workers):
@@ -111,6 +124,7 @@ def test_random_graphs_and_events(seed):
         if ts.state == "erred":
             assert fail, ts.exception_blame.exception_text
     s.deliver(st.remove_client("c"))
+    s.deliver(st.remove_client("d"))
     assert st.tasks == {}
     assert all(not d for d in s.data.values())
     assert all(not ws.processing and not ws.has_what for ws in st.workers.values())
