@@ -26,6 +26,7 @@ SUCCESS = {
     "fractal.py": "Fractal matches NumPy.",
     "dataframe_flights.py": "All flight answers match pandas.",
     "dataframe_basics.py": "All dataframe results match pandas.",
+    "xarray_anomaly.py": "All anomalies match NumPy-backed xarray.",
 }
 
 
