@@ -26,8 +26,9 @@ import math
 import os
 import sys
 import time
+from collections.abc import Callable
 from types import ModuleType
-from typing import Any, Callable
+from typing import Any
 
 from benchmarks.bench_overhead import Benchmark, compute_kwargs
 

@@ -21,9 +21,10 @@ import pandas as pd
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "data"))
 
-import plait as dask  # noqa: E402
-import plait.dataframe  # noqa: E402,F401  (dask.dataframe.read_csv below, as in the seed)
-from make_flights import make_exoplanets  # noqa: E402
+from make_flights import make_exoplanets
+
+import plait as dask
+import plait.dataframe  # so that dask.dataframe.read_csv works, as in the seed
 
 
 def main():

@@ -35,8 +35,9 @@ import pandas as pd
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "data"))
 
-import plait.dataframe as dd  # noqa: E402
-from make_flights import make_flights  # noqa: E402
+from make_flights import make_flights
+
+import plait.dataframe as dd
 
 DTYPES = {"TailNum": object, "CRSElapsedTime": float, "Cancelled": bool}
 

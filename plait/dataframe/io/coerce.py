@@ -11,7 +11,8 @@ and raises one clear error for the rest, naming the column, the file and the
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 __all__ = ["coerce_to_meta", "empty_like_meta"]
 

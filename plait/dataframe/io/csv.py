@@ -21,14 +21,15 @@ and ``nrows`` need ``blocksize=None``; ``index_col`` is not supported (use
 from __future__ import annotations
 
 import io
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from ..expr.io import apply_filters
 from .coerce import coerce_to_meta, empty_like_meta
 from .dates import combine_dates, split_parse_dates
 from .files import Block, codec_for, expand_paths, open_block, plan_blocks, read_head
 
-__all__ = ["read_csv", "read_table", "read_fwf", "TextReader"]
+__all__ = ["TextReader", "read_csv", "read_fwf", "read_table"]
 
 DEFAULT_BLOCKSIZE = 64 * 2**20
 

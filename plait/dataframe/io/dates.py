@@ -17,9 +17,10 @@ The same result without this convenience::
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
-__all__ = ["split_parse_dates", "combine_dates"]
+__all__ = ["combine_dates", "split_parse_dates"]
 
 
 def split_parse_dates(parse_dates: Any, file_columns: Sequence) -> tuple[Any, dict]:

@@ -16,9 +16,10 @@ from __future__ import annotations
 import errno
 import io
 import os
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 from ...utils.sizes import parse_bytes
 

@@ -10,13 +10,14 @@ the first file (other layouts); every partition is checked against them.
 from __future__ import annotations
 
 import io
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ..expr.io import apply_filters
 from .coerce import coerce_to_meta, empty_like_meta
 from .files import Block, codec_for, expand_paths, plan_blocks, read_block, read_head
 
-__all__ = ["read_json", "JSONReader"]
+__all__ = ["JSONReader", "read_json"]
 
 
 class JSONReader:

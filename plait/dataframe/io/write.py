@@ -11,7 +11,8 @@ per file).
 from __future__ import annotations
 
 import os
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 __all__ = ["to_csv", "to_json"]
 

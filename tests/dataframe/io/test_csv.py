@@ -308,7 +308,7 @@ def test_crlf_latin1_quoted_newlines_and_one_dtype_for_all(tmp_path):
     pd.testing.assert_frame_equal(collect(dd.read_csv(crlf, blocksize=101)), pd.read_csv(crlf))
     latin = str(tmp_path / "latin.csv")
     with open(latin, "wb") as f:
-        f.write("name,v\n".encode() + "".join(f"café{i},{i}\n" for i in range(100))
+        f.write(b"name,v\n" + "".join(f"café{i},{i}\n" for i in range(100))
                 .encode("latin-1"))
     got = collect(dd.read_csv(latin, encoding="latin-1", blocksize=200))
     pd.testing.assert_frame_equal(got, pd.read_csv(latin, encoding="latin-1"))
