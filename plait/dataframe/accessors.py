@@ -43,7 +43,15 @@ def _call_member(part: Any, accessor: str, member: str, args: tuple = (),
                  kwargs: dict | None = None) -> Any:
     """``getattr(part.<accessor>, member)(*args, **kwargs)`` on one partition."""
     value = getattr(getattr(part, accessor), member)
-    return value(*args, **(kwargs or {}))
+    out = value(*args, **(kwargs or {}))
+    if member in ("split", "rsplit") and isinstance(out, pd.DataFrame):
+        # a partition whose strings split fewer times still gets all n + 1 columns
+        n = (kwargs or {}).get("n", args[1] if len(args) > 1 else -1)
+        for c in range(n + 1):
+            if c not in out.columns:
+                out[c] = pd.Series(None, index=out.index, dtype=part.dtype)
+        out = out[list(range(n + 1))]
+    return out
 
 
 def _get_member(part: Any, accessor: str, member: str) -> Any:
@@ -218,11 +226,14 @@ class StringAccessor(Accessor):
                 "expand", args[2] if len(args) > 2 else False):
             n = kwargs.get("n", args[1] if len(args) > 1 else -1)
             meta = self._obj._meta
-            sample = pd.Series(["a"], dtype=meta.dtype if meta.dtype != object else object)
             # a one-row sample split n times gives the n + 1 columns and their dtype
             pat = "\0"
-            joined = pd.Series([pat.join(["a"] * (n + 1))], dtype=sample.dtype)
-            wide = getattr(joined.str, member)(pat, n=n, expand=True)
+            row = [pat.join(["a"] * (n + 1))]
+            dtype = meta.dtype
+            if isinstance(meta, pd.Index):
+                wide = getattr(pd.Index(row, dtype=dtype).str, member)(pat, n=n, expand=True)
+                return wide[:0]
+            wide = getattr(pd.Series(row, dtype=dtype).str, member)(pat, n=n, expand=True)
             return wide.iloc[:0].set_axis(meta.index[:0])
         return super()._meta_call(member, args, kwargs)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import warnings
 
+import pandas as pd
 import pytest
 
 import plait.dataframe as dd
@@ -82,6 +83,17 @@ def test_str_getitem_and_cat_with_others(ddf_pair):
     other = df.c.astype(str)
     assert_eq(df.s.str.cat(other, sep="/"), pdf.s.str.cat(pdf.c.astype(str), sep="/"),
               check_divisions=False)
+
+
+def test_str_split_expand_pads_partitions_and_index_str():
+    pdf = pd.DataFrame({"s": ["u-v", "w", None, "x-y-z"]}, index=["a-1", "b-2", "c-3", "d-4"])
+    df = dd.from_pandas(pdf, npartitions=2)
+    first = df.s.str.split("-", n=2, expand=True).partitions[0].compute()
+    assert list(first.columns) == [0, 1, 2]  # this partition splits at most once
+    assert_eq(df.s.str.split("-", n=2, expand=True), pdf.s.str.split("-", n=2, expand=True))
+    assert_eq(df.index.str.upper(), pdf.index.str.upper())
+    assert_eq(df.index.str.split("-", n=1, expand=True),
+              pdf.index.str.split("-", n=1, expand=True), check_divisions=False)
 
 
 def test_str_errors(pdf):
