@@ -32,7 +32,7 @@ from plait.sizeof import sizeof
 
 from ..comm import BatchedSend, CommClosedError, Serialize, connect, serialize
 from ..comm.core import parse_address
-from ..comm.serialize import type_name
+from ..comm.serialize import SerializationError, type_name
 from ..core import ConnectionPool, Server, send_recv
 from .events import (
     AcquireReplicas,
@@ -533,7 +533,7 @@ class Worker(Server):
             try:
                 out[key] = serialize(value)
             except Exception as exc:
-                raise TypeError(
+                raise SerializationError(
                     f"worker {self.address} cannot send the result of {key!r} "
                     f"(a {type_name(value)}) to {who or 'a peer'}: it cannot be "
                     f"serialized ({exc}); make the task return a picklable value"
