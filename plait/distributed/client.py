@@ -380,7 +380,7 @@ class Client:
             return state
 
     def _holds(self, key: Any) -> bool:
-        return key in self._futures
+        return key in self._refcount  # a live Future; not a key waiting to be released
 
     def _release_key(self, key: Any) -> None:
         """One Future of ``key`` is gone; at zero, tell the scheduler (batched)."""
@@ -390,9 +390,12 @@ class Client:
                 self._refcount[key] = n
                 return
             self._refcount.pop(key, None)
-            self._futures.pop(key, None)
             if self.status != "running":
+                self._futures.pop(key, None)
                 return
+            # The state stays until the release is sent: a Future made for the key
+            # before then takes it up again, and the scheduler, which still counts this
+            # client as a holder, is then never told to release it.
             self._to_release.append(key)
             if self._release_scheduled:
                 return
@@ -407,7 +410,9 @@ class Client:
 
     def _flush_releases(self) -> None:
         with self._lock:
-            keys = [k for k in self._to_release if k not in self._refcount]
+            keys = [k for k in dict.fromkeys(self._to_release) if k not in self._refcount]
+            for k in keys:
+                self._futures.pop(k, None)
             self._to_release = []
             self._release_scheduled = False
         if keys and self._stream is not None and self.status == "running":

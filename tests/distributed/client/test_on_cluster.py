@@ -195,3 +195,12 @@ def test_semaphore_variable_queue_on_cluster(client):
     q = Queue("q")
     client.submit(lambda: q.put(7), pure=False).result(timeout=30)
     assert q.get(timeout=10) == 7
+
+
+def test_same_graph_again_right_after_release(client):
+    # The first run's futures are released as the second run asks for the same keys:
+    # the client must not wait for a report the scheduler has no reason to send again.
+    total = plait.delayed(sum)([plait.delayed(inc)(i) for i in range(5)])
+    for _ in range(20):
+        assert total.compute() == 15
+        assert plait.compute(total, scheduler=client)[0] == 15
