@@ -218,15 +218,14 @@ class Worker(Server):
         await self.close()
 
     def _make_local_directory(self) -> None:
+        # A fresh directory of our own inside the given one (or the temporary
+        # directory), removed on close: workers sharing a base never collide.
         base = self._local_directory_arg
         if base is None:
             base = config.get("temporary-directory", None) or tempfile.gettempdir()
-            self.local_directory = tempfile.mkdtemp(prefix="plait-worker-", dir=base)
-            self._owns_directory = True
-        else:
-            os.makedirs(base, exist_ok=True)
-            self.local_directory = tempfile.mkdtemp(prefix="plait-worker-", dir=base)
-            self._owns_directory = True
+        os.makedirs(base, exist_ok=True)
+        self.local_directory = tempfile.mkdtemp(prefix="plait-worker-", dir=base)
+        self._owns_directory = True
         if self.local_directory not in sys.path:
             sys.path.insert(0, self.local_directory)
 
@@ -299,12 +298,16 @@ class Worker(Server):
             self.batched_stream.abort()
         client = self._plait_client
         if client is not None:
+            # The tasks' shared client lives on this loop: close it with its coroutine
+            # (its synchronous close() cannot run on the loop's own thread).
+            closer = getattr(client, "_close", None) or client.close
             try:
-                result = client.close()
+                result = closer()
                 if inspect.isawaitable(result):
                     await asyncio.wait_for(result, min(timeout, 2))
-            except Exception:
-                pass
+            except Exception as exc:
+                logger.debug("worker %s: closing the tasks' client failed: %s",
+                             self.name, exc)
         for event in list(self._rejoin_events.values()):
             event.set()
         await self.rpc.close()
