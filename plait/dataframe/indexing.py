@@ -45,8 +45,14 @@ class Loc(Blockwise):
         d = self.frame.divisions
         rows = self.rows
         if isinstance(rows, slice) and self.frame.known_divisions:
-            lo = d[0] if rows.start is None else max(d[0], rows.start)
-            hi = d[-1] if rows.stop is None else min(d[-1], rows.stop)
+            start, stop = rows.start, rows.stop
+            if isinstance(self.frame._meta.index, pd.DatetimeIndex):
+                tz = self.frame._meta.index.tz
+                start, stop = _date_bound(start, tz, "start"), _date_bound(stop, tz, "end")
+            lo = d[0] if start is None else max(d[0], start)
+            hi = d[-1] if stop is None else min(d[-1], stop)
+            if len(d) == 2 and hi < lo:  # nothing selected: keep the bounds ordered
+                hi = lo
             return (lo,) + tuple(d[1:-1]) + (hi,)
         return d
 
@@ -120,6 +126,19 @@ class LocIndexer:
                 "Use a collection with a sorted index (from_pandas(..., sort=True), or "
                 "set_index), or filter with a mask: df[df.index == label]")
         d = frame.divisions
+        if isinstance(frame._meta.index, pd.DatetimeIndex) and (
+                isinstance(key, str) or isinstance(key, slice) and (
+                    isinstance(key.start, str) or isinstance(key.stop, str))):
+            # partial date strings ("2000-01") mean whole periods, as in pandas
+            tz = frame._meta.index.tz
+            if isinstance(key, str):
+                key = slice(key, key)
+            if key.step not in (None, 1):
+                raise KeyError("loc slices with a step are not supported")
+            lo = _date_bound(key.start, tz, "start")
+            hi = _date_bound(key.stop, tz, "end")
+            idx = _partitions_for(d, lo, hi) or [0]
+            return new_collection(Loc(Partitions(frame.expr, idx), key, cols))
         if isinstance(key, slice):
             if key.step not in (None, 1):
                 raise KeyError("loc slices with a step are not supported")
@@ -143,6 +162,23 @@ class LocIndexer:
         if not idx:
             rows = slice(1, 0) if isinstance(rows, slice) else rows
         return new_collection(Loc(part, rows, cols))
+
+
+def _date_bound(label: Any, tz: Any, side: str) -> Any:
+    """The first or last instant a (partial) date string can mean."""
+    if label is None:
+        return None
+    if isinstance(label, str):
+        try:
+            period = pd.Period(label)
+            out = period.start_time if side == "start" else period.end_time
+        except ValueError:
+            out = pd.Timestamp(label)
+    else:
+        out = pd.Timestamp(label)
+    if tz is not None and out.tzinfo is None:
+        out = out.tz_localize(tz)
+    return out
 
 
 class _PresentLabels(list):

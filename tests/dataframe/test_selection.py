@@ -203,3 +203,16 @@ def test_pipeline_under_each_scheduler(pdf, scheduler):
     assert_eq(d2.loc[10:40, ["zz", "t"]], p2.loc[10:40, ["zz", "t"]], scheduler=scheduler)
     assert_eq(d2.map_partitions(lambda p: p.zz.abs()), p2.zz.abs(), scheduler=scheduler)
     assert_eq(d2.zz.sum(), p2.zz.sum(), scheduler=scheduler)
+
+
+def test_loc_date_strings():
+    idx = pd.date_range("2024-01-01", periods=24 * 40, freq="h")
+    pdf = pd.DataFrame({"v": np.arange(len(idx))}, index=idx)
+    df = dd.from_pandas(pdf, npartitions=7)
+    for key in ["2024-01-05", "2024-02", "2024-01-31 23:00"]:
+        assert_eq(df.loc[key], pdf.loc[key:key])
+    assert_eq(df.loc["2024-01-03":"2024-01-09"], pdf.loc["2024-01-03":"2024-01-09"])
+    assert_eq(df.loc[:"2024-01-02"], pdf.loc[:"2024-01-02"])
+    assert_eq(df.loc["2024-02-05":], pdf.loc["2024-02-05":])
+    assert df.loc["2024-01-05"].npartitions == 1
+    assert_eq(df.v.loc["2024-01-10":"2024-01-12"], pdf.v.loc["2024-01-10":"2024-01-12"])
