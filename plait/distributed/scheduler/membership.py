@@ -204,6 +204,12 @@ class Membership:
         self.transitions(recs, stimulus_id)
         return self._flush()
 
+    def set_worker_status_from_worker(self, status: str, worker: str,
+                                      stimulus_id: str = "worker-status-change",
+                                      **_: Any) -> Messages:
+        """A worker paused (memory) or resumed: ``worker-status-change`` on its stream."""
+        return self.set_worker_status(worker, status, stimulus_id)
+
     def heartbeat_worker(self, address: str, metrics: dict | None = None,
                          now: float | None = None) -> bool:
         """Record a heartbeat; False when the worker is unknown (it should re-register)."""

@@ -157,6 +157,7 @@ class Scheduler(SchedulerRPC, Server):
             "long-running": self._event(state.long_running),
             "reschedule": self._event(state.reschedule),
             "steal-response": self._event(state.steal_response),
+            "worker-status-change": self._event(state.set_worker_status_from_worker),
             # client -> scheduler
             "update-graph": self._event(state.update_graph),
             "client-desires-keys": self.client_desires_keys,
@@ -208,6 +209,11 @@ class Scheduler(SchedulerRPC, Server):
         if isinstance(exts, dict):
             return dict(exts)
         return {getattr(e, "__name__", repr(e)): e for e in exts}
+
+    @property
+    def http_server(self) -> Any:
+        """The HTTP server (``.port``, ``.address``), or None without a dashboard."""
+        return self.http
 
     @property
     def dashboard_link(self) -> str | None:

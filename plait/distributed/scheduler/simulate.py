@@ -142,20 +142,45 @@ class Simulation:
         raise RuntimeError(f"simulation did not settle within {max_steps} steps")
 
 
-def throughput(n: int = 10_000, workers: int = 2, nthreads: int = 1) -> dict:
+def _graph(kind: str, n: int) -> tuple[dict, dict, list]:
+    if kind == "independent":
+        tasks = {("inc-0123456789abcdef", i): b"spec" for i in range(n)}
+        return tasks, {}, list(tasks)
+    if kind == "tree":  # a binary reduction: n leaves, n - 1 sums
+        tasks: dict = {}
+        deps: dict = {}
+        level = [("leaf-0123456789abcdef", i) for i in range(n)]
+        for k in level:
+            tasks[k] = b"spec"
+        depth = 0
+        while len(level) > 1:
+            depth += 1
+            nxt = []
+            for i in range(0, len(level), 2):
+                k = ("sum-0123456789abcdef", depth, i // 2)
+                tasks[k] = b"spec"
+                deps[k] = level[i:i + 2]
+                nxt.append(k)
+            level = nxt
+        return tasks, deps, level
+    raise ValueError(f"kind must be 'independent' or 'tree', got {kind!r}")
+
+
+def throughput(n: int = 10_000, workers: int = 2, nthreads: int = 1,
+               kind: str = "independent") -> dict:
     """Tasks per second through ``update_graph -> compute-task -> task-finished ->
-    key-in-memory -> client release -> forgotten`` for ``n`` independent tasks."""
+    key-in-memory -> client release -> forgotten``, for ``n`` independent tasks or a
+    binary reduction tree over ``n`` leaves (all state work, no I/O)."""
     state = SchedulerState()
     addresses = [f"tcp://127.0.0.1:{9000 + i}" for i in range(workers)]
     for a in addresses:
         state.add_worker(a, nthreads=nthreads)
-    tasks = {("inc-0123456789abcdef", i): b"spec" for i in range(n)}
-    keys = list(tasks)
-    priority = {k: i for i, k in enumerate(keys)}
+    tasks, deps, keys = _graph(kind, n)
+    priority = {k: i for i, k in enumerate(tasks)}
     t0 = time.perf_counter()
-    _, wmsgs = state.update_graph("client", tasks, {}, keys, priority=priority)
+    _, wmsgs = state.update_graph("client", tasks, deps, keys, priority=priority)
     t1 = time.perf_counter()
-    queue = [m["key"] for ms in wmsgs.values() for m in ms]
+    queue = [m["key"] for ms in wmsgs.values() for m in ms if m["op"] == "compute-task"]
     where = {m["key"]: a for a, ms in wmsgs.items() for m in ms}
     done = 0
     while queue:
@@ -171,17 +196,20 @@ def throughput(n: int = 10_000, workers: int = 2, nthreads: int = 1) -> dict:
     t2 = time.perf_counter()
     state.client_releases_keys(keys, "client")
     t3 = time.perf_counter()
-    assert done == n and not state.tasks, (done, len(state.tasks))
+    assert done == len(tasks) and not state.tasks, (done, len(state.tasks))
+    m = len(tasks)
     return {
-        "tasks": n,
-        "update_graph_us_per_task": (t1 - t0) / n * 1e6,
-        "finish_us_per_task": (t2 - t1) / n * 1e6,
-        "release_us_per_task": (t3 - t2) / n * 1e6,
-        "total_us_per_task": (t3 - t0) / n * 1e6,
-        "tasks_per_second": n / (t3 - t0),
+        "kind": kind,
+        "tasks": m,
+        "update_graph_us_per_task": round((t1 - t0) / m * 1e6, 2),
+        "finish_us_per_task": round((t2 - t1) / m * 1e6, 2),
+        "release_us_per_task": round((t3 - t2) / m * 1e6, 2),
+        "total_us_per_task": round((t3 - t0) / m * 1e6, 2),
+        "tasks_per_second": round(m / (t3 - t0)),
     }
 
 
 if __name__ == "__main__":  # pragma: no cover
-    for _ in range(3):
-        print(throughput())
+    for kind in ("independent", "tree"):
+        for _ in range(3):
+            print(throughput(kind=kind))

@@ -318,3 +318,21 @@ def test_plugins_registered_on_the_server_start_and_see_events():
             await c.close()
 
     run(main())
+
+
+def test_a_worker_reporting_paused_gets_no_new_tasks():
+    async def main():
+        async with Scheduler(protocol="inproc", validate=True, steal_interval=0) as s:
+            w1 = await FakeWorker(s).start()
+            w2 = await FakeWorker(s).start()
+            w2.bs.send({"op": "worker-status-change", "status": "paused"})
+            await wait_for(lambda: s.state.workers[w2.address].status == "paused")
+            c = await FakeClient(s).start()
+            tasks = {("t", i): Serialize(i) for i in range(20)}
+            c.submit(tasks, {}, list(tasks))
+            await wait_for(lambda: len(c.ops("key-in-memory")) == 20)
+            assert len(w1.data) == 20 and not w2.data
+            for x in (w1, w2, c):
+                await x.close()
+
+    run(main())
