@@ -13,7 +13,7 @@
 >>> async def main():
 ...     async with in_process_cluster(n_workers=2) as (s, workers):
 ...         return len(workers), workers[0].address.startswith("inproc://")
->>> asyncio.run(main())  # doctest: +SKIP
+>>> asyncio.run(main())
 (2, True)
 """
 

@@ -78,7 +78,7 @@ class LocalCluster:
 
     Examples
     --------
-    >>> with LocalCluster(n_workers=2, processes=False) as cluster:  # doctest: +SKIP
+    >>> with LocalCluster(n_workers=2, processes=False) as cluster:
     ...     print(len(cluster.workers))
     2
     """
