@@ -8,9 +8,8 @@ listing those checks and returns 1 if any differ, 0 otherwise.
 Whatever a section starts is registered with :meth:`Tour.started`, which names it and
 says how to stop it. Everything registered stays up while ``--keep-open`` waits for
 Ctrl-C (so one can look at it) and is stopped, newest first, when the tour ends, however
-it ends. A section for a local cluster and its dashboard, once plait has them, is one
-more function in :data:`SECTIONS` that calls ``tour.started("local cluster ...,
-dashboard at http://...", cluster.close)``.
+it ends. The local-cluster section registers its cluster and client this way, and
+prints the address of the scheduler's health check.
 
 Sizes are chosen so that the full tour takes well under a minute on two cores and
 ``quick=True`` a few seconds; the pure-Python workload is calibrated on the machine
@@ -371,9 +370,54 @@ def arrays(tour: Tour) -> None:
     tour.say("  arrays compute with threads by default.")
 
 
+def local_cluster(tour: Tour) -> None:
+    """A scheduler and worker processes on this machine: the same work, as futures."""
+    heading = "6. A local cluster"
+    if _missing(tour, "msgpack", heading, "the distributed scheduler needs msgpack",
+                "pip install 'plait[distributed]'"):
+        return
+    from .distributed import Client, LocalCluster
+
+    s = tour.sizes
+    n = max(min(tour.workers, 4), 1)
+    tour.heading(f"{heading}: a scheduler and {n} worker processes on 127.0.0.1")
+    cluster, seconds = _timed(lambda: LocalCluster(
+        n_workers=n, threads_per_worker=1, dashboard_address="127.0.0.1:0"))
+    tour.started(f"local cluster (scheduler {cluster.scheduler_address})", cluster.close)
+    client = Client(cluster, set_as_default=False)
+    tour.started("its client", client.close)
+    tour.row(f"starting the scheduler and {n} workers", seconds, "not counted below")
+    tour.say(f"  scheduler at {client.scheduler_address}; health check at "
+             f"{client.dashboard_link}/health")
+
+    data = list(range(s.items))
+    expected = sum(inc(x) + double(x) for x in data)
+
+    def futures() -> int:
+        incs = client.map(inc, data, pause=s.pause)
+        doubles = client.map(double, data, pause=s.pause)
+        adds = client.map(add, incs, doubles)   # futures as arguments: no round trip
+        return client.submit(sum, adds).result()
+
+    total, seconds = _timed(futures)
+    tour.row("futures: map inc, map double, map add, sum", seconds)
+    tour.check("futures on the cluster", total, expected)
+    tree, seconds = _timed(lambda: _tree_total(data, s.pause).compute(scheduler=client))
+    tour.row("the delayed tree total, scheduler=client", seconds)
+    tour.check("delayed on the cluster", tree, sum(double(inc(x)) for x in data))
+
+    n_tasks = s.tasks // 4
+    values, seconds = _timed(lambda: client.gather(client.map(inc, range(n_tasks))))
+    tour.row(f"client.map(inc, range({n_tasks:,})) + gather", seconds,
+             f"{n_tasks / seconds:8,.0f} tasks/s" if seconds > 0 else "")
+    tour.check(f"{n_tasks:,} x inc on the cluster", values, [i + 1 for i in range(n_tasks)])
+    tour.say("  Workers fetch their inputs from each other; the client only sends graphs "
+             "and gathers results.")
+
+
 #: The tour, in order. Each section is ``section(tour) -> None``.
 SECTIONS: list[Callable[[Tour], None]] = [sleeping_tasks, gil_bound, task_overhead,
-                                          bag_wordcount, arrays]
+                                          bag_wordcount, arrays, local_cluster]
 
 
 def _calibrate_fib(target: float) -> int:
@@ -396,7 +440,7 @@ def _brief(value: Any) -> str:
 
 
 def _report(tour: Tour) -> int:
-    tour.heading("6. Results against plain Python")
+    tour.heading("7. Results against plain Python")
     width = max(len(c.what) for c in tour.checks)
     for c in tour.checks:
         if c.ok:
