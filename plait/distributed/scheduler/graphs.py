@@ -98,6 +98,8 @@ class Graphs:
             ts = known.get(key)
             if ts is not None:
                 self._desire(ts, cs, recs)
+            else:  # a future for a key nobody defined: answer rather than hang
+                self._to_client(client, {"op": "cancelled-keys", "keys": [key]})
         bad = self._reject_bad(new, missing)
         # Released new tasks start waiting, highest priority last: recommendations are
         # applied last in, first out (pop, then set, moves a key to the end).

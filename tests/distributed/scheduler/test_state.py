@@ -238,3 +238,9 @@ def test_fire_and_forget_keys_run_to_completion_then_are_released():
     s.submit("fire-and-forget", {"x": b""}, {}, ["x"])
     s.run_until_idle()
     assert s.state.tasks == {}
+
+
+def test_wanting_a_key_the_graph_does_not_define_is_answered():
+    s = sim()
+    s.submit("c", {"x": b""}, {}, ["x", "undefined"])
+    assert {"op": "cancelled-keys", "keys": ["undefined"]} in s.client_msgs["c"]
