@@ -101,8 +101,13 @@ class Scheduler(SchedulerRPC, Server):
                 "dashboard_address, protocol, extensions, validate, heartbeat_interval, "
                 "worker_ttl, steal_interval, saturation"
             )
-        if protocol not in ("tcp", "inproc", "tls"):
-            raise ValueError(f"protocol must be 'tcp' or 'inproc', got {protocol!r}")
+        from ..comm.core import backends
+
+        if protocol not in backends:
+            raise ValueError(
+                f"protocol {protocol!r} is not a registered transport; use one of "
+                f"{sorted(backends)} (e.g. protocol='tcp')"
+            )
         self.id = f"Scheduler-{uuid.uuid4()}"
         self.host, self.port, self.protocol = host, port, protocol
         self.dashboard_address = dashboard_address

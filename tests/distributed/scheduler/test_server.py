@@ -336,3 +336,10 @@ def test_a_worker_reporting_paused_gets_no_new_tasks():
                 await x.close()
 
     run(main())
+
+
+def test_bad_arguments_say_what_to_do():
+    with pytest.raises(ValueError, match="registered transport"):
+        Scheduler(protocol="carrier-pigeon")
+    with pytest.raises(TypeError, match="unknown arguments"):
+        Scheduler(colour="blue")
