@@ -9,7 +9,9 @@ Two policies:
 tasks, and no restrictions) are handed out so that each worker has about
 ``ceil(nthreads * saturation)`` of them processing; the rest wait, in priority order,
 in the scheduler's queue. Loading a huge input then stays bounded by what the workers
-can chew, and the queue's priority order decides what is loaded next.
+can chew, and the queue's priority order decides what is loaded next. (The state
+machine multiplies ``saturation`` by 2, 4 or 8 while root tasks are measured to take
+less than a round trip to the worker; see ``Transitions._learn_root_duration``.)
 
 *other tasks* go to the worker where they can start first: the candidates are the
 workers holding some of their inputs, scored by queued work per thread plus the time
