@@ -205,7 +205,17 @@ class _Base(CollectionMethods):
     __plait_optimize__ = staticmethod(_cull)
 
     def explain(self, stage: str = "optimized") -> None:
-        """Print the plan: the optimized expression tree (``stage="raw"``: as written)."""
+        """Print the plan: the optimized expression tree; ``stage="raw"``: as written;
+        ``stage="fused"``: the tasks it lowers to (fused groups of partition-wise steps,
+        one task per partition each)."""
+        if stage == "fused":
+            from .expr.lower import fused_plan
+
+            print(fused_plan([self._optimized()]))
+            return
+        if stage not in ("optimized", "raw", "simplified"):
+            raise ValueError(f"explain: stage must be 'raw', 'optimized' or 'fused', "
+                             f"got {stage!r}")
         expr = self._expr if stage == "raw" else self._optimized()
         print(expr.tree_repr())
 

@@ -309,3 +309,16 @@ def test_len_of_in_memory_frame_needs_no_task(pdf):
     assert len(rows.dask) == 1 and rows.compute() == len(pdf)
     assert len(df.partitions[1:3]) == len(df.partitions[1].compute()) + len(df.partitions[2].compute())
     assert len(df[df.x > 0]) == (pdf.x > 0).sum()  # a filter: counted by tasks
+
+
+def test_explain_fused_and_cheap_slices_repeated(pdf, capsys):
+    df = dd.from_pandas(pdf, npartitions=4)
+    q = df.x + df.y - df.y.mean()
+    q.explain("fused")
+    out = capsys.readouterr().out
+    assert "fused [from-pandas, getitem, mean-chunk]: 4 task(s)" in out
+    assert out.count("fused") == 2  # the in-memory slices are repeated, not shared tasks
+    assert _task_count(q) == 4 + 1 + 4
+    assert_eq(q, pdf.x + pdf.y - pdf.y.mean())
+    with pytest.raises(ValueError, match="stage"):
+        q.explain("nope")

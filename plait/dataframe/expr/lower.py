@@ -218,8 +218,9 @@ def _aligned_users(e: Expr, user: Expr) -> bool:
         (is_pandas(e._meta) or e._meta is None)
 
 
-def to_graph(roots: list) -> dict:
-    """The task graph computing every root (keys ``(root._name, i)``)."""
+def _groups(roots: list) -> tuple:
+    """Lowered roots, all nodes (dependencies first), and the fused groups
+    ``{output name: [members in running order]}``."""
     roots = _merge_readers(lower(roots))
     order = list(walk(roots))
     users: dict = {e._name: [] for e in order}
@@ -227,9 +228,13 @@ def to_graph(roots: list) -> dict:
         for d in {d._name for d in e.dependencies()}:
             users[d].append(e)
     root_names = {r._name for r in roots}
+    # Slices of an in-memory frame cost less than a task: each group that reads one
+    # takes its own copy of the step instead of waiting for a shared task.
+    repeat = {e._name for e in order if _cheap(e) and e._name not in root_names
+              and users[e._name] and all(_aligned_users(e, u) for u in users[e._name])}
     group_of: dict = {}
     for e in reversed(order):  # users first
-        if not isinstance(e, Blockwise):
+        if not isinstance(e, Blockwise) or e._name in repeat:
             continue
         us = users[e._name]
         if e._name not in root_names and us and all(_aligned_users(e, u) for u in us):
@@ -238,11 +243,55 @@ def to_graph(roots: list) -> dict:
                 group_of[e._name] = gs.pop()
                 continue
         group_of[e._name] = e._name
+    position = {e._name: i for i, e in enumerate(order)}
     members: dict = {}
     for e in order:  # dependencies first: members in running order
         g = group_of.get(e._name)
         if g is not None:
             members.setdefault(g, []).append(e)
+    if repeat:
+        for g, group in members.items():
+            names = {m._name for m in group}
+            stack = [d for m in group for d in m.dependencies() if d._name in repeat]
+            while stack:
+                d = stack.pop()
+                if d._name not in names:
+                    names.add(d._name)
+                    group.append(d)
+                    stack.extend(x for x in d.dependencies() if x._name in repeat)
+            group.sort(key=lambda m: position[m._name])
+    return roots, order, members
+
+
+def _cheap(e: Expr) -> bool:
+    while isinstance(e, Projection):
+        e = e.frame
+    return isinstance(e, FromPandas)
+
+
+def fused_plan(roots: list) -> str:
+    """The lowered plan as text: each fused group (one task per partition) and the
+    other steps, in running order."""
+    _, order, members = _groups(roots)
+    lines = []
+    done: set = set()
+    for e in order:
+        if not isinstance(e, Blockwise):
+            lines.append(f"{type(e).__name__}({e.label}) -> {e.npartitions} task(s)"
+                         if not hasattr(e, "_layer") else
+                         f"{e.label}: {len(e._layer())} task(s)")
+            continue
+        for out_name, group in members.items():
+            if out_name not in done and group[-1]._name == e._name:
+                done.add(out_name)
+                steps = ", ".join(m.label for m in group)
+                lines.append(f"fused [{steps}]: {e.npartitions} task(s), one per partition")
+    return "\n".join(lines)
+
+
+def to_graph(roots: list) -> dict:
+    """The task graph computing every root (keys ``(root._name, i)``)."""
+    roots, order, members = _groups(roots)
     graph: dict = {}
     for e in order:
         if not isinstance(e, Blockwise):
