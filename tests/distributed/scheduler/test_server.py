@@ -343,3 +343,29 @@ def test_bad_arguments_say_what_to_do():
         Scheduler(protocol="carrier-pigeon")
     with pytest.raises(TypeError, match="unknown arguments"):
         Scheduler(colour="blue")
+
+
+def test_silent_worker_is_removed_after_the_ttl_and_heartbeats_keep_one():
+    async def main():
+        async with Scheduler(protocol="inproc", worker_ttl=0.3) as s:
+            silent = await FakeWorker(s).start()
+            alive = await FakeWorker(s).start()
+            pool = ConnectionPool()
+            try:
+                for _ in range(12):
+                    reply = await pool.send_recv(s.address, "heartbeat-worker",
+                                                 address=alive.address, metrics={"cpu": 1})
+                    assert reply["status"] == "OK"
+                    await asyncio.sleep(0.05)
+                await wait_for(lambda: silent.address not in s.state.workers)
+                assert alive.address in s.state.workers
+                assert s.state.workers[alive.address].metrics == {"cpu": 1}
+                reply = await pool.send_recv(s.address, "heartbeat-worker",
+                                             address=silent.address, metrics={})
+                assert reply["status"] == "missing"
+            finally:
+                await pool.close()
+            await silent.close()
+            await alive.close()
+
+    run(main())
