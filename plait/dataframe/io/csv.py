@@ -282,7 +282,7 @@ def read_text_files(name: str, func: Callable, urlpath: Any, blocksize: Any = "d
 
     # The sample: the head of the first file that has any bytes.
     sample_bytes = b""
-    for fs, path, size in files:
+    for fs, path, size, _ in files:
         if size == 0:
             continue
         sample_bytes = read_head(fs, path, int(sample), codec_for(path, compression), delimiter)
@@ -349,7 +349,7 @@ def read_text_files(name: str, func: Callable, urlpath: Any, blocksize: Any = "d
         if path_column in meta.columns:
             raise ValueError(f"{name}: include_path_column={path_column!r} clashes with a "
                              f"column of the file; pass another name")
-        path_dtype = pd.CategoricalDtype(list(dict.fromkeys(p for _, p, _ in files)))
+        path_dtype = pd.CategoricalDtype(list(dict.fromkeys(p for _, p, _, _ in files)))
         meta = meta.assign(**{path_column: pd.Categorical([], dtype=path_dtype)})
     meta = meta.set_axis(pd.RangeIndex(0), axis=0)
 

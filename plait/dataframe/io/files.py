@@ -33,7 +33,8 @@ class Block:
     """Bytes ``[start, end)`` (nominal offsets) of ``path``; ``end=None`` reads to the end.
 
     ``first`` says whether the block starts at the file's beginning (so it holds the
-    header), ``compression`` is the codec name or None.
+    header), ``compression`` is the codec name or None, ``version`` the file's
+    modification stamp (part of the block's token).
     """
 
     fs: Any
@@ -42,6 +43,12 @@ class Block:
     end: int | None
     first: bool
     compression: str | None
+    version: Any = None
+
+    def __plait_tokenize__(self) -> Any:
+        protocol = getattr(self.fs, "protocol", None)
+        return (str(protocol), self.path, self.start, self.end, self.compression,
+                self.version)
 
     def __repr__(self) -> str:
         span = "" if self.end is None and self.start == 0 else f"[{self.start}:{self.end}]"
@@ -49,8 +56,8 @@ class Block:
 
 
 def expand_paths(urlpath: Any, storage_options: dict | None = None,
-                 reader: str = "read_csv") -> list[tuple[Any, str, int | None]]:
-    """``(filesystem, path, size)`` for every file that ``urlpath`` names, in order.
+                 reader: str = "read_csv") -> list[tuple[Any, str, int | None, Any]]:
+    """``(filesystem, path, size, version)`` for every file ``urlpath`` names, in order.
 
     ``urlpath`` is a path, a glob pattern, an fsspec URL, or a list of those. Globs are
     sorted; a pattern matching nothing, a missing file or a directory is an error.
@@ -66,12 +73,12 @@ def expand_paths(urlpath: Any, storage_options: dict | None = None,
         fs, path = url_to_fs(pattern, **(storage_options or {}))
         if any(c in path for c in "*?["):
             found = fs.glob(path, detail=True)
-            matched = sorted((p, info.get("size")) for p, info in found.items()
+            matched = sorted((p, info) for p, info in found.items()
                              if info.get("type") != "directory")
             if not matched:
                 raise FileNotFoundError(errno.ENOENT, f"{reader}: no files match the pattern",
                                         pattern)
-            files.extend((fs, p, size) for p, size in matched)
+            files.extend((fs, p, info.get("size"), _version(info)) for p, info in matched)
             continue
         try:
             info = fs.info(path)
@@ -82,8 +89,18 @@ def expand_paths(urlpath: Any, storage_options: dict | None = None,
                 f"{pattern!r} is a directory; to read the files in it, pass "
                 f"{pattern.rstrip('/') + '/*'!r}"
             )
-        files.append((fs, path, info.get("size")))
+        files.append((fs, path, info.get("size"), _version(info)))
     return files
+
+
+def _version(info: dict) -> Any:
+    """What changes when a file's contents change (so a rewritten file gets new task
+    keys): its modification time, ETag or checksum, whichever the filesystem gives."""
+    for key in ("mtime", "LastModified", "last_modified", "ETag", "etag", "md5Hash",
+                "checksum", "created"):
+        if info.get(key) is not None:
+            return str(info[key])
+    return None
 
 
 def codec_for(path: str, compression: str | None) -> str | None:
@@ -102,15 +119,15 @@ def plan_blocks(files: list, blocksize: Any, compression: str | None) -> list[Bl
     if size is not None and size < 1:
         raise ValueError(f"blocksize must be a positive number of bytes, got {blocksize!r}")
     blocks: list[Block] = []
-    for fs, path, nbytes in files:
+    for fs, path, nbytes, version in files:
         codec = codec_for(path, compression)
         if size is None or codec is not None:
-            blocks.append(Block(fs, path, 0, None, True, codec))
+            blocks.append(Block(fs, path, 0, None, True, codec, version))
             continue
         if nbytes is None:
             nbytes = fs.size(path)
         if nbytes <= size:
-            blocks.append(Block(fs, path, 0, None, True, None))
+            blocks.append(Block(fs, path, 0, None, True, None, version))
             continue
         # equal blocks, not ``size`` and a remainder: a 73 MB file in 64 MB blocks
         # becomes two of 36.5 MB, which keeps the partitions (and the workers) even
@@ -118,7 +135,7 @@ def plan_blocks(files: list, blocksize: Any, compression: str | None) -> list[Bl
         bounds = [nbytes * i // count for i in range(count + 1)]
         for i in range(count):
             blocks.append(Block(fs, path, bounds[i], None if i == count - 1 else bounds[i + 1],
-                                i == 0, None))
+                                i == 0, None, version))
     return blocks
 
 

@@ -140,7 +140,7 @@ def read_json(url_path: Any, orient: str = "records", lines: bool | None = None,
                         path_converter, encoding)
     if meta is None:
         head = pd.DataFrame()
-        for fs, path, size in files:
+        for fs, path, size, _ in files:
             codec = codec_for(path, compression)
             if lines:
                 data = read_head(fs, path, int(sample), codec)
@@ -157,7 +157,7 @@ def read_json(url_path: Any, orient: str = "records", lines: bool | None = None,
     path_column = None
     if include_path_column:
         path_column = "path" if include_path_column is True else include_path_column
-        values = [path_converter(p) if path_converter else p for _, p, _ in files]
+        values = [path_converter(p) if path_converter else p for _, p, _, _ in files]
         reader.path_dtype = pd.CategoricalDtype(list(dict.fromkeys(values)))
         meta = meta.assign(**{path_column: pd.Categorical([], dtype=reader.path_dtype)})
     reader.path_column = path_column

@@ -319,3 +319,15 @@ def test_crlf_latin1_quoted_newlines_and_one_dtype_for_all(tmp_path):
     pd.testing.assert_frame_equal(got, pd.read_csv(quoted))
     everything = collect(dd.read_csv(crlf, dtype=str, blocksize=101))
     pd.testing.assert_frame_equal(everything, pd.read_csv(crlf, dtype=str))
+
+
+def test_names_are_deterministic_and_change_with_the_file(tmp_path):
+    path = write(tmp_path, frame(20))
+    assert dd.read_csv(path)._name == dd.read_csv(path)._name
+    before = dd.read_csv(path)
+    write(tmp_path, frame(20, seed=9))
+    stat = os.stat(path)
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+    after = dd.read_csv(path)
+    assert after._name != before._name
+    pd.testing.assert_frame_equal(collect(after), pd.read_csv(path))
