@@ -35,7 +35,7 @@ from .future import CANCELLED, ERROR, FINISHED, Future, FutureState
 from .packing import pack_graph, replace_futures
 from . import worker_client as _registry
 from .client_repr import client_repr, client_repr_html
-from .comm.serialize import DeserializationError
+from .comm.serialize import DeserializationError, Serialize, Serialized, deserialize
 
 __all__ = ["Client", "fire_and_forget"]
 
@@ -1099,8 +1099,6 @@ def _loaded(obj: Any, key: Any, what: str) -> Any:
     RuntimeError naming ``key`` (never raised here: the caller decides)."""
     if obj is None:
         return None
-    from .comm.serialize import Serialize, Serialized, deserialize
-
     if isinstance(obj, (Serialized, Serialize)):
         try:
             return deserialize(obj)
@@ -1111,9 +1109,8 @@ def _loaded(obj: Any, key: Any, what: str) -> Any:
 
 
 def _loaded_value(obj: Any, key: Any) -> Any:
-    from .comm.serialize import Serialize, Serialized, deserialize
-
-    if isinstance(obj, (Serialized, Serialize)):
+    t = type(obj)
+    if t is Serialized or t is Serialize:
         return deserialize(obj, key)
     return obj
 

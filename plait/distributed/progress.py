@@ -111,7 +111,8 @@ class _NotebookProgress:
 
         self.futures = futures
         self._html = HTML
-        self._handle = display(HTML(self._render(0.0)), display_id=True)
+        self.last_html = self._render(0.0)
+        self._handle = display(HTML(self.last_html), display_id=True)
         self.thread = threading.Thread(target=self._run, args=(interval,), daemon=True,
                                        name="plait-progress")
         self.thread.start()
@@ -133,7 +134,9 @@ class _NotebookProgress:
         start = time.perf_counter()
         while True:
             elapsed = time.perf_counter() - start
-            self._handle.update(self._html(self._render(elapsed)))
+            self.last_html = self._render(elapsed)
+            if self._handle is not None:
+                self._handle.update(self._html(self.last_html))
             if _counts(self.futures)[0] == len(self.futures):
                 return
             time.sleep(interval)

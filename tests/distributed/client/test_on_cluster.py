@@ -204,3 +204,16 @@ def test_same_graph_again_right_after_release(client):
     for _ in range(20):
         assert total.compute() == 15
         assert plait.compute(total, scheduler=client)[0] == 15
+
+
+def test_store_with_a_cluster_lock_into_zarr(client, tmp_path):
+    np = pytest.importorskip("numpy")
+    zarr = pytest.importorskip("zarr")
+    import plait.array as da
+
+    x = da.from_array(np.arange(40.0).reshape(4, 10), chunks=(2, 5))
+    target = zarr.open(str(tmp_path / "out.zarr"), mode="w", shape=(4, 10),
+                       chunks=(2, 5), dtype="f8")
+    da.store(x, target, lock=Lock("zarr-writes"))  # runs on the cluster (default client)
+    assert np.array_equal(zarr.open(str(tmp_path / "out.zarr"), mode="r")[:],
+                          np.arange(40.0).reshape(4, 10))

@@ -160,3 +160,15 @@ def test_await_client_then_close(fake_cluster):
 
 def fail2(x):
     raise ValueError(x)
+
+
+def test_progress_notebook_display_updates_until_done(c, fake_cluster, capsys):
+    pytest.importorskip("IPython")
+    slow = _pending(c, fake_cluster, "nb-slow")
+    fs = c.map(inc, range(4)) + [slow]
+    bar = progress(fs, notebook=True, interval=0.01)
+    assert " / 5 done" in bar.last_html and bar.thread.is_alive()
+    _open_gate(fake_cluster, "nb-slow")
+    bar.thread.join(10)
+    assert not bar.thread.is_alive()
+    assert "5 / 5 done" in bar.last_html and "width:100.0%" in bar.last_html
