@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import io
 import os
 
 import numpy as np
@@ -331,3 +332,19 @@ def test_names_are_deterministic_and_change_with_the_file(tmp_path):
     after = dd.read_csv(path)
     assert after._name != before._name
     pd.testing.assert_frame_equal(collect(after), pd.read_csv(path))
+
+
+def test_any_fsspec_filesystem():
+    import fsspec
+
+    fs = fsspec.filesystem("memory")
+    df = frame(60)
+    for i in range(2):
+        with fs.open(f"/plait-io-test/{i}.csv", "wb") as f:
+            f.write(df.iloc[i * 30:(i + 1) * 30].to_csv(index=False).encode())
+    try:
+        got = collect(dd.read_csv("memory://plait-io-test/*.csv", blocksize=500))
+        expect = pd.read_csv(io.BytesIO(df.to_csv(index=False).encode()))
+        pd.testing.assert_frame_equal(got, expect)
+    finally:
+        fs.rm("/plait-io-test", recursive=True)

@@ -69,3 +69,17 @@ def test_one_name_for_many_partitions_is_an_error(tmp_path):
     ddf = dd.from_pandas(frame(), npartitions=2)
     with pytest.raises(ValueError, match="single_file=True"):
         dd.to_csv(ddf, str(tmp_path / "one.csv"))
+
+
+def test_method_spellings(tmp_path):
+    df = frame(30)
+    ddf = dd.from_pandas(df, npartitions=2)
+    paths = ddf.to_csv(str(tmp_path / "m-*.csv"), index=False, scheduler="sync")
+    back = pd.concat([pd.read_csv(p) for p in paths], ignore_index=True)
+    pd.testing.assert_frame_equal(back, df)
+    paths = ddf.x.to_csv(str(tmp_path / "s-*.csv"), index=False, scheduler="sync")
+    back = pd.concat([pd.read_csv(p) for p in paths], ignore_index=True)
+    pd.testing.assert_frame_equal(back, df[["x"]])
+    jpaths = ddf.to_json(str(tmp_path / "j-*.json"), compute_kwargs={"scheduler": "sync"})
+    back = pd.concat([pd.read_json(p, lines=True) for p in jpaths], ignore_index=True)
+    pd.testing.assert_frame_equal(back, df)
