@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from .kernels import GroupKeys, aggregate, chunk, combine
@@ -150,6 +151,7 @@ class _GroupBy:
         columns = [o.column for o in plan.outputs if o.column is not None]
         keys = self._group_keys()
         frames = [self._input(columns).expr, *self._keys.extra]
+        meta = _widen_sums(meta, plan)
         expr = TreeReduce(
             frames, chunk, combine, _finish, meta,
             split_every=split_every or self.split_every,
@@ -162,7 +164,9 @@ class _GroupBy:
 
     def _simple(self, how: str, call: Any, numeric_only: bool = False,
                 split_every: int | None = None, **opts: Any) -> Any:
-        meta = self._meta_of(call)
+        meta = self._meta_of(call)  # pandas' own refusals (TypeError) come first
+        if how in ("mean", "var", "std", "sem"):
+            self._check_moments(numeric_only, how)
         columns = self._value_columns()
         if numeric_only:
             columns = self._numeric(columns)
@@ -205,7 +209,6 @@ class _GroupBy:
     def mean(self, numeric_only: bool = False, skipna: bool = True,
              split_every: int | None = None, **kwargs: Any) -> Any:
         _no_engine(kwargs)
-        self._check_moments(numeric_only, "mean")
         return self._simple("mean", lambda g: g.mean(numeric_only=numeric_only,
                                                       skipna=skipna),
                             numeric_only, split_every, skipna=skipna)
@@ -245,7 +248,6 @@ class _GroupBy:
     def var(self, ddof: int = 1, numeric_only: bool = False, skipna: bool = True,
             split_every: int | None = None, **kwargs: Any) -> Any:
         _no_engine(kwargs)
-        self._check_moments(numeric_only)
         return self._simple("var", lambda g: g.var(ddof=ddof, numeric_only=numeric_only,
                                                     skipna=skipna),
                             numeric_only, split_every, ddof=ddof, skipna=skipna)
@@ -253,14 +255,12 @@ class _GroupBy:
     def std(self, ddof: int = 1, numeric_only: bool = False, skipna: bool = True,
             split_every: int | None = None, **kwargs: Any) -> Any:
         _no_engine(kwargs)
-        self._check_moments(numeric_only)
         return self._simple("std", lambda g: g.std(ddof=ddof, numeric_only=numeric_only,
                                                     skipna=skipna),
                             numeric_only, split_every, ddof=ddof, skipna=skipna)
 
     def sem(self, ddof: int = 1, numeric_only: bool = False, skipna: bool = True,
             split_every: int | None = None) -> Any:
-        self._check_moments(numeric_only)
         return self._simple("sem", lambda g: g.sem(ddof=ddof, numeric_only=numeric_only,
                                                     skipna=skipna),
                             numeric_only, split_every, ddof=ddof, skipna=skipna)
@@ -269,7 +269,8 @@ class _GroupBy:
         return self._simple("nunique", lambda g: g.nunique(dropna=dropna),
                             split_every=split_every, dropna=dropna)
 
-    def _check_moments(self, numeric_only: bool, how: str = "var/std/sem") -> None:
+    def _check_moments(self, numeric_only: bool, how: str) -> None:
+        """Means and variances of datetimes/timedeltas are not merged yet: say so."""
         columns = self._value_columns()
         if numeric_only:
             columns = self._numeric(columns)
@@ -277,8 +278,9 @@ class _GroupBy:
         for c in columns:
             dtype = meta.dtype if self._is_series_obj else meta.dtypes[c]
             if getattr(dtype, "kind", "O") in "mM":
+                name = self._series_name() if self._is_series_obj else c
                 raise NotImplementedError(
-                    f"group-by {how} of the datetime/timedelta column {c!r} is not "
+                    f"group-by {how} of the datetime/timedelta column {name!r} is not "
                     f"supported; convert it to numbers first (e.g. .astype('int64'))")
 
     def agg(self, func: Any = None, *args: Any, split_every: int | None = None,
@@ -299,8 +301,9 @@ class _GroupBy:
             if o.how in ("mean", "var", "std", "sem"):
                 dtype = meta_obj.dtype if self._is_series_obj else meta_obj.dtypes[o.column]
                 if getattr(dtype, "kind", "O") in "mM":
+                    name = self._series_name() if self._is_series_obj else o.column
                     raise NotImplementedError(
-                        f"group-by {o.how} of the datetime/timedelta column {o.column!r} "
+                        f"group-by {o.how} of the datetime/timedelta column {name!r} "
                         f"is not supported; convert it to numbers first")
         if plan.custom:
             meta = self._pipeline_meta(plan)  # pandas knows nothing of Aggregation
@@ -336,6 +339,31 @@ def _series_plan(plan: Plan, column: Any) -> Plan:
     outs = [replace(o, column=o.column if o.how == "size" else column)
             for o in plan.outputs]
     return make_plan(outs, plan.layout, plan.name)
+
+
+def _wide_int(dtype: Any) -> Any:
+    kind = getattr(dtype, "kind", "O")
+    if kind == "b":
+        return np.dtype("int64")
+    if kind in "iu" and isinstance(dtype, np.dtype) and dtype.itemsize < 8:
+        return np.dtype("uint64" if kind == "u" else "int64")
+    return dtype
+
+
+def _widen_sums(meta: Any, plan: Plan) -> Any:
+    """pandas sums small ints as 64-bit, but on an empty meta it keeps the small dtype:
+    fix the meta of sum/prod outputs so it says what the data will give."""
+    sums = [o for o in plan.outputs if o.how in ("sum", "prod")]
+    if not sums:
+        return meta
+    if isinstance(meta, pd.Series):
+        return meta.astype(_wide_int(meta.dtype))
+    if isinstance(meta, pd.DataFrame) and len(meta.columns) == len(plan.outputs):
+        meta = meta.copy()
+        for i, o in enumerate(plan.outputs):
+            if o.how in ("sum", "prod"):
+                meta.isetitem(i, meta.iloc[:, i].astype(_wide_int(meta.dtypes.iloc[i])))
+    return meta
 
 
 def _no_engine(kwargs: dict) -> None:
