@@ -348,3 +348,20 @@ def test_any_fsspec_filesystem():
         pd.testing.assert_frame_equal(got, expect)
     finally:
         fs.rm("/plait-io-test", recursive=True)
+
+
+def test_usecols_callable_positions_and_path_filters(tmp_path):
+    write(tmp_path, frame(40, 1), "a.csv")
+    write(tmp_path, frame(40, 2), "b.csv")
+    pattern = str(tmp_path / "*.csv")
+    expect = pd.concat([pd.read_csv(tmp_path / n, usecols=lambda c: c != "flag",
+                                    parse_dates=["when"]) for n in ("a.csv", "b.csv")],
+                       ignore_index=True)
+    got = collect(dd.read_csv(pattern, usecols=lambda c: c != "flag", parse_dates=[4],
+                              blocksize=700))
+    pd.testing.assert_frame_equal(got, expect)
+    ddf = dd.read_csv(pattern, include_path_column=True, blocksize=700)
+    only_b = ddf[ddf.path == str(tmp_path / "b.csv")].compute(scheduler="sync")
+    assert len(only_b) == 40
+    pd.testing.assert_frame_equal(only_b.drop(columns="path").reset_index(drop=True),
+                                  pd.read_csv(tmp_path / "b.csv"))
