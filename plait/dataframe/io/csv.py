@@ -195,6 +195,16 @@ def _where(block: Block) -> str:
 
 # -- building ------------------------------------------------------------------------------
 
+def _parse_sample(func: Callable, sample: bytes, kwargs: dict, nrows: int | None) -> Any:
+    """The sample parsed by pandas, only its first ``nrows`` rows when given (the
+    pyarrow engine has no ``nrows=``: it parses the sample and the rows are cut)."""
+    if nrows is None:
+        return func(io.BytesIO(sample), **kwargs)
+    if kwargs.get("engine") == "pyarrow":
+        return func(io.BytesIO(sample), **kwargs).iloc[:nrows]
+    return func(io.BytesIO(sample), **dict(kwargs, nrows=nrows))
+
+
 def _check_options(name: str, kwargs: dict, blocksize: Any) -> None:
     for key in ("iterator", "chunksize"):
         if kwargs.get(key):
@@ -304,7 +314,7 @@ def read_text_files(name: str, func: Callable, urlpath: Any, blocksize: Any = "d
                                                  kwargs.get("skiprows"))
 
     # The file's own columns (before usecols), for positions in parse_dates.
-    all_columns = list(func(io.BytesIO(sample_bytes), **dict(kwargs, nrows=0)).columns)
+    all_columns = list(_parse_sample(func, sample_bytes, kwargs, 0).columns)
     plain_dates, combos = split_parse_dates(parse_dates, all_columns)
     if callable(user_usecols):
         file_columns = [c for c in all_columns if user_usecols(c)]
@@ -331,9 +341,8 @@ def read_text_files(name: str, func: Callable, urlpath: Any, blocksize: Any = "d
         head_kwargs["parse_dates"] = plain_dates
         if date_format is not None:
             head_kwargs["date_format"] = date_format
-    if sample_rows is not None:
-        head_kwargs["nrows"] = min(sample_rows, kwargs.get("nrows") or sample_rows)
-    head = func(io.BytesIO(sample_bytes), **head_kwargs)
+    nrows = None if sample_rows is None else min(sample_rows, kwargs.get("nrows") or sample_rows)
+    head = _parse_sample(func, sample_bytes, head_kwargs, nrows)
     head = combine_dates(head, combos, keep_date_col, date_format)
     meta = head.iloc[:0]
     if assume_missing:

@@ -365,3 +365,12 @@ def test_usecols_callable_positions_and_path_filters(tmp_path):
     assert len(only_b) == 40
     pd.testing.assert_frame_equal(only_b.drop(columns="path").reset_index(drop=True),
                                   pd.read_csv(tmp_path / "b.csv"))
+
+
+@pytest.mark.parametrize("engine", ["c", "python", "pyarrow"])
+def test_pandas_engines(tmp_path, engine):
+    path = write(tmp_path, frame(120).drop(columns="when"))
+    expect = pd.read_csv(path, engine=engine)
+    ddf = dd.read_csv(path, blocksize=900, engine=engine)
+    pd.testing.assert_frame_equal(collect(ddf), expect)
+    pd.testing.assert_frame_equal(collect(ddf[["x", "id"]]), expect[["x", "id"]])
