@@ -147,10 +147,11 @@ def _plain_receive(conn: socket.socket, fresh: bool) -> None:
     import numpy
 
     buf = numpy.empty(ARRAY_BYTES, dtype=numpy.uint8)
-    kept = None
+    kept: list = []
     while True:
         if fresh:
-            kept, buf = buf, numpy.empty(ARRAY_BYTES, dtype=numpy.uint8)
+            kept[:] = [buf]  # the previous copy stays alive while the next arrives
+            buf = numpy.empty(ARRAY_BYTES, dtype=numpy.uint8)
         view = memoryview(buf)
         got = 0
         while got < ARRAY_BYTES:

@@ -114,7 +114,8 @@ class Server:
 
     DETACH = _Detach()
 
-    def __init__(self, handlers: dict[str, Callable], stream_handlers: dict[str, Callable] | None = None,
+    def __init__(self, handlers: dict[str, Callable],
+                 stream_handlers: dict[str, Callable] | None = None,
                  name: str | None = None, deserialize: bool = True) -> None:
         self.handlers = dict(handlers)
         self.stream_handlers = dict(stream_handlers or {})

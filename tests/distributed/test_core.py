@@ -90,7 +90,8 @@ async def test_unknown_op_names_op_and_known_ops(address):
     server = make_server()
     await server.listen(address)
     async with ConnectionPool() as pool:
-        with pytest.raises(ValueError, match=r"no handler for op 'nope'; known ops: add, echo_data"):
+        with pytest.raises(ValueError,
+                           match=r"no handler for op 'nope'; known ops: add, echo_data"):
             await pool.send_recv(server.address, "nope")
         comm = await connect(server.address)
         with pytest.raises(ValueError, match="expects a dict with an 'op'"):

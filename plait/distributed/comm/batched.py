@@ -149,7 +149,7 @@ class BatchedSend:
             self._wake.set()
             try:
                 await asyncio.wait_for(asyncio.shield(self._task), timeout)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 self._task.cancel()
                 self.unsent = self.buffer
                 logger.warning("%s: flush timed out after %s s; %d messages not sent",

@@ -226,7 +226,7 @@ async def connect(address: str, timeout: float = 10, deserialize: bool = True) -
             break
         try:
             return await backend.connect(location, deserialize, left)
-        except (OSError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, OSError) as exc:
             # Refused or unreachable: the server may still be starting, so try again.
             last_error = exc
         left = deadline - time.monotonic()

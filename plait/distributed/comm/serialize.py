@@ -84,7 +84,7 @@ class Serialized:
     ``deserialize`` turns it back into the object.
     """
 
-    __slots__ = ("header", "frames")
+    __slots__ = ("frames", "header")
 
     def __init__(self, header: dict, frames: list) -> None:
         self.header = header
@@ -316,4 +316,4 @@ def loads(frames: list, deserialize: bool = True) -> Any:
             gc.enable()
         # ext_hook refers to itself, and through its closure to the frames: without
         # this the frames (a 100 MB array's buffer) would live until the cyclic GC ran.
-        ext_hook = None  # type: ignore[assignment]  # noqa: F841
+        ext_hook = None  # type: ignore[assignment]

@@ -59,7 +59,7 @@ def _new_buffer(nbytes: int) -> Any:
         try:
             import numpy
 
-            _empty_buffer = lambda n: numpy.empty(n, dtype=numpy.uint8)  # noqa: E731
+            _empty_buffer = lambda n: numpy.empty(n, dtype=numpy.uint8)
         except ImportError:
             _empty_buffer = bytearray
     return _empty_buffer(nbytes)
@@ -213,7 +213,9 @@ class _Protocol(asyncio.BufferedProtocol):
             length = lengths[i]
             if length >= LARGE_FRAME:
                 buf = _new_buffer(length)
-                bview = memoryview(buf).cast("B") if not isinstance(buf, bytearray) else memoryview(buf)
+                bview = memoryview(buf)
+                if bview.format != "B":
+                    bview = bview.cast("B")
                 take = min(avail, length)
                 bview[:take] = view[start:start + take]
                 self._start = start + take
@@ -258,7 +260,8 @@ class TCPComm(Comm):
     def _closed_error(self) -> CommClosedError:
         if self._closed:
             return CommClosedError(f"comm to {self._peer} was closed locally")
-        return CommClosedError(f"comm to {self._peer} was closed by the peer: {self._protocol.lost}")
+        return CommClosedError(
+            f"comm to {self._peer} was closed by the peer: {self._protocol.lost}")
 
     async def read(self, deserialize: bool | None = None) -> Any:
         protocol = self._protocol
@@ -334,7 +337,7 @@ class TCPComm(Comm):
         if lost is not None and not lost.done():
             try:
                 await asyncio.wait_for(asyncio.shield(lost), _CLOSE_TIMEOUT)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 self._transport.abort()
 
     def abort(self) -> None:
