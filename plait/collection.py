@@ -216,11 +216,15 @@ def _flatten(keys: Any, out: list) -> None:
 
 def collections_to_graph(collections: list, optimize_graph: bool = True, **kwargs: Any) -> dict:
     """One graph for all ``collections``: merged, and optimised once per kind."""
+    # Collections of one kind (a DataFrame, its Series and Scalars) share an optimiser
+    # pass, so their common work is lowered, and run, once.
     groups: dict = {}
     for c in collections:
-        groups.setdefault(type(c), []).append(c)
+        kind = getattr(type(c), "__plait_graph_group__", type(c))
+        groups.setdefault(kind, []).append(c)
     graph: dict = {}
-    for typ, group in groups.items():
+    for group in groups.values():
+        typ = type(group[0])
         merge_many = getattr(typ, "_plait_merged_graph", None)
         if merge_many is not None:
             g = merge_many(group)

@@ -136,6 +136,10 @@ class _Base(CollectionMethods):
     __plait_scheduler__ = "threads"
     __slots__ = ("__weakref__", "_expr", "_opt")
 
+    # DataFrame, Series, Index and Scalar lower together (collection.collections_to_graph)
+    # so work they share runs once.
+    __plait_graph_group__ = "plait.dataframe"
+
     def __init__(self, expr: Expr):
         if not isinstance(expr, Expr):
             raise TypeError(f"{type(self).__name__} wraps an expression; got "

@@ -322,3 +322,25 @@ def test_explain_fused_and_cheap_slices_repeated(pdf, capsys):
     assert_eq(q, pdf.x + pdf.y - pdf.y.mean())
     with pytest.raises(ValueError, match="stage"):
         q.explain("nope")
+
+
+def test_series_and_scalar_of_one_frame_read_each_partition_once(tmp_path):
+    # A Series and a Scalar computed together lower in one pass (collection.py groups
+    # them by __plait_graph_group__), so the file is parsed once per partition.
+    import pandas as pd
+
+    import plait
+    import plait.dataframe as dd
+    from plait.collection import collections_to_graph
+
+    pdf = pd.DataFrame({"x": range(30), "y": range(30), "z": range(30)})
+    for i in range(3):
+        pdf.to_csv(tmp_path / f"{i}.csv", index=False)
+    df = dd.read_csv(str(tmp_path / "*.csv"))
+    a, b = df.x * 2, df.y.sum()
+    graph = collections_to_graph([a, b])
+    reads = [k for k in graph if isinstance(k, tuple) and k[0].startswith("read-csv")]
+    assert len(reads) == 3
+    ra, rb = plait.compute(a, b, scheduler="sync")
+    assert rb == 3 * pdf.y.sum()
+    assert ra.tolist() == (pdf.x * 2).tolist() * 3
