@@ -1,10 +1,13 @@
 """plait.distributed: a scheduler process, worker processes and a futures Client.
 
->>> from plait.distributed import Client, LocalCluster, wait, as_completed  # doctest: +SKIP
->>> client = Client()            # a local cluster: one worker process per core  # doctest: +SKIP
->>> future = client.submit(sum, [1, 2, 3])                                       # doctest: +SKIP
->>> future.result()                                                              # doctest: +SKIP
+>>> from plait.distributed import Client
+>>> client = Client()  # doctest: +SKIP
+>>> future = client.submit(sum, [1, 2, 3])  # doctest: +SKIP
+>>> future.result()  # doctest: +SKIP
 6
+
+``Client()`` starts a local cluster (one worker process per core) and becomes the
+scheduler of every collection's ``.compute()`` until it is closed.
 """
 
 from __future__ import annotations

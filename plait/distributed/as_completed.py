@@ -110,7 +110,8 @@ def wait(fs: Any, timeout: float | None = None,
 class as_completed:
     """Iterate over futures in the order they finish.
 
-    >>> # for future in as_completed(futures): print(future.result())   # doctest: +SKIP
+    >>> for future in as_completed(futures):  # doctest: +SKIP
+    ...     print(future.result())
 
     ``with_results=True`` yields ``(future, result)`` pairs (gathered as each settles);
     ``raise_errors=False`` then yields the exception as the result instead of raising.

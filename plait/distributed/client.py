@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import hashlib
 import os
 import random
 import threading
@@ -33,6 +34,7 @@ from ..tokenize import tokenize
 from .as_completed import _futures_in, _wait_async
 from .future import CANCELLED, ERROR, FINISHED, Future, FutureState
 from .packing import pack_graph, replace_futures
+from .pickling import ByValue, needs_cloudpickle
 from . import worker_client as _registry
 from .client_repr import client_repr, client_repr_html
 from .comm.serialize import DeserializationError, Serialize, Serialized, deserialize
@@ -41,6 +43,19 @@ __all__ = ["Client", "fire_and_forget"]
 
 DEFAULT_TIMEOUT = 30.0
 GET_DATA_BATCH = 10_000  # keys per get_data request to one worker
+
+
+_ATOMS = (int, float, str, bytes, bool, type(None))
+
+
+def _call_key(name: str, base: str, args: tuple) -> str:
+    """The key of a pure call: ``base`` tokenizes the function and keywords once, the
+    arguments are hashed here (plain numbers and strings by their repr, which tells
+    ``1``, ``1.0``, ``True`` and ``"1"`` apart, without tokenize's dispatch)."""
+    if all(type(a) in _ATOMS for a in args):
+        digest = hashlib.md5(f"{base}{args!r}".encode(), usedforsecurity=False)
+        return f"{name}-{digest.hexdigest()}"
+    return f"{name}-{tokenize(base, *args)}"
 
 
 def _funcname(func: Callable) -> str:
@@ -488,7 +503,7 @@ class Client:
             raise NotImplementedError("actors are not part of plait.distributed yet")
         if key is None:
             if pure:
-                key = f"{_funcname(func)}-{tokenize(func, kwargs, *args)}"
+                key = _call_key(_funcname(func), tokenize(func, kwargs), args)
             else:
                 key = f"{_funcname(func)}-{uuid.uuid4().hex}"
         with self._lock:
@@ -528,7 +543,7 @@ class Client:
         elif pure:
             prefix = key if isinstance(key, str) else name
             base = tokenize(func, kwargs)
-            keys = [f"{prefix}-{tokenize(base, *row)}" for row in rows]
+            keys = [_call_key(prefix, base, row) for row in rows]
         else:
             prefix = key if isinstance(key, str) else name
             keys = [f"{prefix}-{uuid.uuid4().hex}" for _ in rows]
@@ -536,6 +551,7 @@ class Client:
         out: list = []
         found: dict = {}
         kwargs2 = replace_futures(kwargs, found) if kwargs else kwargs
+        shared = ByValue.wrap(func) if needs_cloudpickle(func) else func  # pickled once
         for start in range(0, n, size):
             tasks: dict = {}
             deps: dict = {}
@@ -544,7 +560,10 @@ class Client:
                 k = keys[i]
                 if k in tasks:
                     continue
-                task = Task(k, func, *replace_futures(rows[i], found), **kwargs2)
+                row = rows[i]
+                if not all(type(a) in _ATOMS for a in row):
+                    row = replace_futures(row, found)
+                task = Task(k, shared, *row, **kwargs2)
                 tasks[k] = task
                 deps[k] = list(task.dependencies)
                 prio[k] = i

@@ -45,7 +45,7 @@ def format_bar(done: int, total: int, elapsed: float, width: int = 40,
     """One line of progress.
 
     >>> format_bar(5, 10, 1.25, width=10)
-    '[#####     ] | 50% Completed |  1.2s'
+    '[#####     ] |  50% Completed |  1.2s'
     """
     frac = done / total if total else 1.0
     filled = int(round(width * frac))

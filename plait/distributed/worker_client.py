@@ -122,10 +122,12 @@ def worker_client(timeout: float | None = None, separate_thread: bool = True) ->
     """Inside a task: a client to submit tasks and wait on them without holding one of
     the worker's threads (the task secedes on entry and rejoins on exit).
 
-    >>> # def fib(n):                                              # doctest: +SKIP
-    >>> #     with worker_client() as c:
-    >>> #         a, b = c.submit(fib, n - 1), c.submit(fib, n - 2)
-    >>> #         return a.result() + b.result()
+    >>> def fib(n):  # doctest: +SKIP
+    ...     if n < 2:
+    ...         return n
+    ...     with worker_client() as c:
+    ...         a, b = c.submit(fib, n - 1), c.submit(fib, n - 2)
+    ...         return a.result() + b.result()
     """
     worker = _current_worker()
     if worker is None:

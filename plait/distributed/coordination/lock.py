@@ -129,8 +129,9 @@ class SemaphoreExtension:
 class Lock(Primitive):
     """A lock shared by every client and task of a cluster, by name.
 
-    >>> # lock = Lock("write-results")                       # doctest: +SKIP
-    >>> # with lock: ...                                      # doctest: +SKIP
+    >>> lock = Lock("write-results")  # doctest: +SKIP
+    >>> with lock:  # doctest: +SKIP
+    ...     write_results()
     """
 
     _kind = "lock"

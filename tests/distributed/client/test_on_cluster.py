@@ -217,3 +217,24 @@ def test_store_with_a_cluster_lock_into_zarr(client, tmp_path):
     da.store(x, target, lock=Lock("zarr-writes"))  # runs on the cluster (default client)
     assert np.array_equal(zarr.open(str(tmp_path / "out.zarr"), mode="r")[:],
                           np.arange(40.0).reshape(4, 10))
+
+
+def test_async_client_on_async_cluster():
+    import asyncio
+
+    from plait.distributed import LocalCluster
+
+    async def main():
+        async with LocalCluster(n_workers=2, processes=False, asynchronous=True) as cluster:
+            async with Client(cluster, asynchronous=True, set_as_default=False) as c:
+                assert await c.submit(inc, 1) == 2
+                fs = c.map(inc, range(5))
+                assert await c.gather(fs) == [1, 2, 3, 4, 5]
+                seen = [await f async for f in as_completed(fs)]
+                assert sorted(seen) == [1, 2, 3, 4, 5]
+                assert await c.compute(plait.delayed(inc)(3)) == 4
+                lock = Lock("async-lock", client=c)
+                assert await lock.acquire() and await lock.locked()
+                await lock.release()
+
+    asyncio.run(asyncio.wait_for(main(), 30))
