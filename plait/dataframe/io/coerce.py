@@ -43,6 +43,9 @@ def _kind(dtype: Any) -> str:
     return str(dtype)
 
 
+_HOLDS_MISSING = ("float", "str", "datetime", "object", "category")
+
+
 def _castable(found: Any, expected: Any) -> bool:
     """Whether a column parsed as ``found`` can become ``expected`` without loss."""
     f, e = _kind(found), _kind(expected)
@@ -96,6 +99,8 @@ def coerce_to_meta(df: Any, meta: Any, where: str, reader: str) -> Any:
         if _castable(found, expected):
             if _kind(found) != "category":
                 casts[col] = expected
+        elif _kind(expected) in _HOLDS_MISSING and df[col].isna().all():
+            casts[col] = expected  # nothing but missing values here: any such dtype fits
         else:
             bad.append((col, found, expected))
     if bad:

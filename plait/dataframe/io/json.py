@@ -58,6 +58,8 @@ class JSONReader:
                  filters: list | None = None) -> Any:
         columns = list(self.meta.columns) if columns is None else list(columns)
         filters = list(filters or [])
+        import numpy as np
+
         df = self.parse(read_block(block))
         if len(df) == 0:
             return empty_like_meta(self.meta, columns)
@@ -66,7 +68,7 @@ class JSONReader:
         file_cols = [c for c in self.meta.columns if c != self.path_column]
         missing = [c for c in file_cols if c not in df.columns]
         for c in missing:  # records may leave keys out; those values are missing
-            df[c] = None
+            df[c] = np.nan
         df = coerce_to_meta(df[file_cols], self.meta, where, "read_json")
         if self.path_column is not None:
             import pandas as pd

@@ -80,3 +80,18 @@ def test_to_json_round_trip(tmp_path, scheduler):
     pd.testing.assert_frame_equal(back.reset_index(drop=True), df)
     lazy = dd.to_json(ddf, str(tmp_path / "lazy-*.json"), compute=False)
     assert len(lazy) == 3 and not os.path.exists(tmp_path / "lazy-0.json")
+
+
+def test_missing_keys_and_all_null_blocks(tmp_path):
+    path = str(tmp_path / "holes.json")
+    with open(path, "w") as f:
+        for i in range(60):
+            f.write(f'{{"a": {i}.5, "s": "w{i}", "t": "x"}}\n')
+        for i in range(60):
+            f.write('{"a": null, "s": null}\n')  # no "t" at all, and nulls
+    expect = pd.read_json(path, lines=True)
+    ddf = dd.read_json(path, blocksize=800)
+    assert ddf.npartitions > 3
+    got = ddf.compute(scheduler="sync").reset_index(drop=True)
+    pd.testing.assert_frame_equal(got, expect, check_dtype=False)
+    assert got.a.dtype == "float64" and got.dtypes.tolist() == ddf._meta.dtypes.tolist()
