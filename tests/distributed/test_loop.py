@@ -1,6 +1,5 @@
 import asyncio
 import threading
-import time
 
 import pytest
 
@@ -113,14 +112,11 @@ def test_many_threads_call_in():
     assert sorted(results) == list(range(1, 9))
 
 
-def test_keyboard_interrupt_style_errors_cancel_the_coroutine():
-    # A coroutine raising TimeoutError itself is reported as such, not as our timeout.
+def test_a_coroutine_raising_timeout_error_is_not_taken_for_our_timeout():
     async def own_timeout():
         raise TimeoutError("inner")
 
     with LoopRunner() as runner:
         with pytest.raises(TimeoutError, match="inner"):
             runner.run_sync(own_timeout, timeout=5)
-        start = time.monotonic()
         assert runner.run_sync(add, 1, timeout=5) == 1
-        assert time.monotonic() - start < 5

@@ -371,7 +371,7 @@ async def test_unread_messages_pause_the_socket_and_resume():
     n = tcp._MAX_QUEUED + 2_000
     for i in range(n):
         await comm.write({"i": i})
-    for _ in range(200):  # let the reader queue fill up
+    for _ in range(1000):  # let the reader queue fill up
         if peer._protocol.reading_paused:
             break
         await asyncio.sleep(0.01)
