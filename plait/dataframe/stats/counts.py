@@ -52,7 +52,8 @@ def _vc_aggregate(parts: list[pd.Series], sort: bool, ascending: bool, normalize
         counts = counts / total if total else counts.astype("float64")
         counts.name = "proportion"
     else:
-        counts = counts.astype("int64")
+        # int64, or Int64 for nullable columns, as pandas says in the meta
+        counts = counts.astype(meta.dtype if meta is not None else "int64")
         counts.name = "count"
     if meta is not None:
         counts.index.names = meta.index.names

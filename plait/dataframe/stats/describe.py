@@ -128,8 +128,9 @@ def _column_result(m: dict, dtype: Any, percentiles: list, index: pd.Index) -> d
         out.update(dict(zip(labels, qs)))
         return out
     unit = getattr(dtype, "unit", None) or np.datetime_data(dtype)[0]
-    box = (lambda v: pd.Timedelta(round(v), unit=unit)) if m["kind"] == "td" else \
-        (lambda v: pd.Timestamp(round(v), unit=unit, tz=getattr(dtype, "tz", None)))
+    # pandas truncates fractional nanoseconds (astype to int64) for means and stds
+    box = (lambda v: pd.Timedelta(int(v), unit=unit)) if m["kind"] == "td" else \
+        (lambda v: pd.Timestamp(int(v), unit=unit, tz=getattr(dtype, "tz", None)))
     if m["n"] == 0:
         out.update(mean=pd.NaT, min=pd.NaT, max=pd.NaT, std=pd.NaT)
         out.update({lab: pd.NaT for lab in labels})

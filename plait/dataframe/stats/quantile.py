@@ -104,8 +104,9 @@ def _to_dtype(values: np.ndarray, dtype: Any) -> Any:
         return values
     unit = getattr(dtype, "unit", None) or np.datetime_data(dtype)[0]
     ints = np.where(np.isnan(values), np.iinfo("int64").min,
-                    np.round(np.nan_to_num(values))).astype("int64")
-    out = pd.array(ints.view(f"{kind}8[{unit}]"))  # int64 min is NaT
+                    np.trunc(np.nan_to_num(values))).astype("int64")
+    # int64 min is NaT; fractional nanoseconds are truncated, as pandas does
+    out = pd.array(ints.view(f"{kind}8[{unit}]"))
     tz = getattr(dtype, "tz", None)
     if tz is not None:
         out = pd.DatetimeIndex(out).tz_localize("UTC").tz_convert(tz).array
@@ -159,7 +160,7 @@ def quantile(obj: Any, q: Any = 0.5, axis: Any = 0, numeric_only: bool = False,
         cols = list(meta_obj.columns)
         if numeric_only:
             cols = [c for c in cols if meta_obj.dtypes[c].kind in "biufc"]
-        bad = [c for c in cols if getattr(meta_obj.dtypes[c], "kind", "O") not in "biufcmM"]
+        bad = [c for c in cols if getattr(meta_obj.dtypes[c], "kind", "O") not in "iufcmM"]
         if bad:
             raise TypeError(f"quantile of the non-numeric columns {bad}; select numeric "
                             f"columns or pass numeric_only=True")
@@ -167,7 +168,7 @@ def quantile(obj: Any, q: Any = 0.5, axis: Any = 0, numeric_only: bool = False,
         meta_obj = meta_obj[cols]
         dtypes = {c: meta_obj.dtypes[c] for c in cols}
     else:
-        if getattr(meta_obj.dtype, "kind", "O") not in "biufcmM":
+        if getattr(meta_obj.dtype, "kind", "O") not in "iufcmM":
             raise TypeError(f"quantile of a series of dtype {meta_obj.dtype}; it needs "
                             f"numbers, datetimes or timedeltas")
         dtypes = {None: meta_obj.dtype}
