@@ -195,8 +195,8 @@ def open_block(block: Block, prefix: bytes = b"", delimiter: bytes = b"\n") -> I
             yield None
             return
         if block.end is None:
-            size = block.fs.size(block.path)
-            if begin >= size:
+            f.seek(begin)
+            if not f.read(1):  # the last block starts at the file's end: no rows
                 yield None
                 return
         raw = _BlockStream(f, begin, stop, b"" if block.first else prefix)
