@@ -291,3 +291,18 @@ async def test_close_does_not_wait_for_running_tasks():
     assert w.status == "closed"
     gate.set()
     await s.close()
+
+
+@run_async
+async def test_run_spec_that_cannot_be_loaded_names_the_key(listen_address):
+    from plait.distributed.comm import Serialized
+
+    s, (w,) = await cluster(listen_address)
+    bad = Serialized({"serializer": "pickle", "type": "plait.graph.spec.Task"},
+                     [b"not a pickle"])
+    s.send(w.address, op="compute-task", key=("bad", 3), run_spec=bad, priority=(0,),
+           who_has={}, nbytes={}, resource_restrictions=None, duration=None)
+    (err,) = await s.wait_for("task-erred", key=("bad", 3))
+    assert "('bad', 3)" in err["exception_text"]
+    assert "plait.graph.spec.Task" in err["exception_text"]
+    await shutdown(s, [w])
