@@ -21,8 +21,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import hashlib
-import os
-import random
+import sys
 import threading
 import uuid
 from typing import Any, Callable, Iterable
@@ -31,13 +30,14 @@ from .. import config
 from ..collection import collections_to_graph, flatten_keys, is_collection
 from ..graph import Data, Ref, Task, convert_graph
 from ..tokenize import tokenize
-from .as_completed import _futures_in, _wait_async
-from .future import CANCELLED, ERROR, FINISHED, Future, FutureState
+from .as_completed import _futures_in
+from .future import CANCELLED, Future, FutureState
 from .packing import pack_graph, replace_futures
 from .pickling import ByValue, needs_cloudpickle
 from . import worker_client as _registry
+from .client_cluster import ClusterCalls
+from .client_data import GatherScatter, _loaded
 from .client_repr import client_repr, client_repr_html
-from .comm.serialize import DeserializationError, Serialize, Serialized, deserialize
 
 __all__ = ["Client", "fire_and_forget"]
 
@@ -73,23 +73,7 @@ def _refs(keys: Any) -> Any:
     return Ref(keys)
 
 
-def _pack_like(template: Any, values: dict, skip: set) -> Any:
-    """Futures inside ``template`` replaced by their values; with errors="skip", the
-    futures in ``skip`` are left out of lists and dicts."""
-    t = type(template)
-    if isinstance(template, Future):
-        return values[template.key]
-    if t is list or t is tuple or t is set or t is frozenset:
-        items = [_pack_like(i, values, skip) for i in template
-                 if not (isinstance(i, Future) and i.key in skip)]
-        return items if t is list else t(items)
-    if t is dict:
-        return {k: _pack_like(v, values, skip) for k, v in template.items()
-                if not (isinstance(v, Future) and v.key in skip)}
-    return template
-
-
-class Client:
+class Client(GatherScatter, ClusterCalls):
     """Connect to a plait cluster and run work on it.
 
     Parameters
@@ -684,306 +668,11 @@ class Client:
             return values
         return _pack_keys(keys, values)
 
-    # -- getting results ----------------------------------------------------------------------
-    def gather(self, futures: Any, errors: str = "raise", direct: Any = None,
-               asynchronous: Any = None) -> Any:
-        """The values of futures, in the same structure (lists, tuples, dicts).
-
-        ``errors="raise"``: a failed future raises its exception; ``"skip"``: failed
-        futures are left out. Data comes straight from the workers that hold it.
-        """
-        if errors not in ("raise", "skip"):
-            raise ValueError(f"gather(errors=...) is 'raise' or 'skip', got {errors!r}")
-        if isinstance(futures, Future) or (
-                hasattr(futures, "__iter__") and not isinstance(futures, (str, bytes, dict))
-                and not isinstance(futures, (list, tuple, set, frozenset))):
-            futures = futures if isinstance(futures, Future) else list(futures)
-        return self.sync(self._gather, futures, errors)
-
-    async def _gather(self, futures: Any, errors: str = "raise") -> Any:
-        flat = _futures_in(futures, strict=False)
-        for f in flat:
-            if f._client is not self and f._client is not None:
-                raise ValueError(f"future {f.key!r} belongs to another client; gather it "
-                                 f"with that client")
-        await _wait_async(flat, None, "ALL_COMPLETED" if errors == "skip"
-                          else "FIRST_EXCEPTION")
-        bad: set = set()
-        for f in flat:
-            status = f._state.status
-            if status != FINISHED:
-                if errors == "raise":
-                    if status == "pending":
-                        continue
-                    raise f._state.error_to_raise()
-                bad.add(f.key)
-        if errors == "raise":
-            await _wait_async(flat, None, "ALL_COMPLETED")
-            for f in flat:
-                if f._state.status != FINISHED:
-                    raise f._state.error_to_raise()
-        keys = list(dict.fromkeys(f.key for f in flat if f.key not in bad))
-        values = await self._gather_keys(keys, errors)
-        bad.update(k for k in keys if k not in values)
-        return _pack_like(futures, values, bad)
-
-    async def _gather_keys(self, keys: list, errors: str = "raise") -> dict:
-        """Fetch the values of finished keys: from the workers holding them (asked of
-        the scheduler with ``who_has``), batched per worker; the scheduler's own
-        ``gather`` as a fallback."""
-        values: dict = {}
-        missing = list(keys)
-        for _attempt in range(3):
-            if not missing:
-                break
-            if not self._direct:
-                break
-            who_has = await self._rpc("who_has", keys=missing)
-            per_worker: dict = {}
-            for k in missing:
-                holders = who_has.get(k) if isinstance(who_has, dict) else None
-                if holders:
-                    per_worker.setdefault(random.choice(list(holders)), []).append(k)
-            if not per_worker:
-                break
-            calls = []
-            for w, ks in per_worker.items():
-                for i in range(0, len(ks), GET_DATA_BATCH):
-                    calls.append(self._get_data(w, ks[i:i + GET_DATA_BATCH]))
-            for got in await asyncio.gather(*calls, return_exceptions=True):
-                if isinstance(got, dict):
-                    values.update(got)
-                elif isinstance(got, DeserializationError):
-                    raise got
-            missing = [k for k in missing if k not in values]
-        if missing:
-            reply = await self.rpc.send_recv(self.scheduler_address, "gather", keys=missing)
-            if isinstance(reply, dict) and reply.get("status", "OK") == "OK":
-                for k, v in reply.get("data", {}).items():
-                    values[k] = _loaded_value(v, k)
-            missing = [k for k in missing if k not in values]
-        if missing and errors == "raise":
-            raise KeyError(f"could not get the data of {len(missing)} finished keys from "
-                           f"the cluster (their workers left?): {missing[:5]!r}")
-        return values
-
-    async def _get_data(self, worker: str, keys: list) -> dict:
-        reply = await self.rpc.send_recv(worker, "get_data", keys=keys, who=None)
-        data = reply.get("data", {}) if isinstance(reply, dict) else {}
-        return {k: _loaded_value(v, k) for k, v in data.items()}
-
-    # -- putting data -----------------------------------------------------------------------
-    def scatter(self, data: Any, workers: Any = None, broadcast: bool = False,
-                direct: Any = None, hash: bool = True, timeout: Any = None,
-                asynchronous: Any = None) -> Any:
-        """Send data to workers; Futures of it, in the same structure (a list, a dict
-        keyed like ``data``, or one Future for a single object). ``broadcast=True``
-        sends every item to every worker."""
-        if hasattr(data, "__next__"):
-            data = list(data)
-        return self.sync(self._scatter, data, workers, broadcast, hash)
-
-    async def _scatter(self, data: Any, workers: Any, broadcast: bool, hash: bool) -> Any:
-        from .comm import Serialize
-
-        if isinstance(data, dict):
-            items = dict(data)
-        elif isinstance(data, (list, tuple, set, frozenset)):
-            seq = list(data)
-            items = {}
-            keys = []
-            for v in seq:
-                k = (f"{type(v).__name__}-{tokenize(v)}" if hash
-                     else f"{type(v).__name__}-{uuid.uuid4().hex}")
-                items[k] = v
-                keys.append(k)
-        else:
-            k = (f"{type(data).__name__}-{tokenize(data)}" if hash
-                 else f"{type(data).__name__}-{uuid.uuid4().hex}")
-            items = {k: data}
-        ncores = await self._wait_for_workers_ncores()
-        targets = sorted(ncores)
-        if workers is not None:
-            wanted = [workers] if isinstance(workers, str) else list(workers)
-            targets = [w for w in targets if w in wanted or _bare(w) in map(_bare, wanted)]
-            if not targets:
-                raise ValueError(f"scatter: none of the workers {wanted!r} is in the "
-                                 f"cluster ({sorted(ncores)!r})")
-        per_worker: dict = {w: {} for w in targets}
-        if broadcast:
-            for w in targets:
-                per_worker[w] = dict(items)
-        else:
-            weights = [w for w in targets for _ in range(max(1, int(ncores[w] or 1)))]
-            for i, (k, v) in enumerate(items.items()):
-                per_worker[weights[i % len(weights)]][k] = v
-        who_has: dict = {}
-        nbytes: dict = {}
-
-        async def send(w: str, part: dict) -> None:
-            reply = await self.rpc.send_recv(
-                w, "update_data", data={k: Serialize(v) for k, v in part.items()},
-                report=False)
-            for k in part:
-                who_has.setdefault(k, []).append(w)
-            got = reply.get("nbytes", {}) if isinstance(reply, dict) else {}
-            nbytes.update(got)
-
-        await asyncio.gather(*[send(w, part) for w, part in per_worker.items() if part])
-        futures = {}
-        for k, v in items.items():
-            state = FutureState(k)
-            f = Future(k, self, state)
-            if not f._state.done() or f._state.status != FINISHED:
-                f._state.reset()
-                f._state.finish(type(v).__name__)
-            futures[k] = f
-        await self._rpc("update-data", who_has=who_has, nbytes=nbytes, client=self.id)
-        if isinstance(data, dict):
-            return {k: futures[k] for k in data}
-        if isinstance(data, (list, tuple, set, frozenset)):
-            out = [futures[k] for k in keys]
-            return out if type(data) is list else type(data)(out)
-        return futures[next(iter(items))]
-
-    async def _wait_for_workers_ncores(self) -> dict:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.timeout
-        while True:
-            ncores = await self._rpc("ncores")
-            if ncores:
-                return ncores
-            if loop.time() > deadline:
-                raise TimeoutError(f"no workers joined the scheduler at "
-                                   f"{self.scheduler_address} within {self.timeout} s")
-            await asyncio.sleep(0.05)
-
-    def wait_for_workers(self, n_workers: int, timeout: float | None = None) -> None:
-        """Block until the cluster has at least ``n_workers`` workers."""
-        async def run() -> None:
-            loop = asyncio.get_running_loop()
-            deadline = None if timeout is None else loop.time() + timeout
-            while len(await self._rpc("ncores")) < n_workers:
-                if deadline is not None and loop.time() > deadline:
-                    raise TimeoutError(f"fewer than {n_workers} workers after {timeout} s")
-                await asyncio.sleep(0.05)
-        return self.sync(run)
-
-    # -- control ---------------------------------------------------------------------------
-    def cancel(self, futures: Any, asynchronous: Any = None, force: bool = False) -> Any:
-        """Stop computing these futures and forget their results on the cluster."""
-        flat = _futures_in(futures)
-        keys = [f.key for f in flat]
-
-        def mark() -> None:
-            for f in flat:
-                if not f._state.done() or f._state.status == FINISHED:
-                    f._state.cancel("cancelled by the client")
-
-        self._send({"op": "cancel-keys", "keys": keys, "force": force})
-        self._call_on_loop(mark)
-
-        async def settle() -> None:
-            return None
-        return self.sync(settle)
-
-    def run(self, function: Callable, *args: Any, workers: Any = None, wait: bool = True,
-            nanny: bool = False, on_error: str = "raise", **kwargs: Any) -> Any:
-        """Run ``function(*args, **kwargs)`` on every worker (or ``workers``) outside
-        the task system: ``{worker address: result}``."""
-        if on_error not in ("raise", "return", "ignore"):
-            raise ValueError(f"run(on_error=...) is 'raise', 'return' or 'ignore', "
-                             f"got {on_error!r}")
-        return self.sync(self._run, function, args, kwargs, workers, wait, on_error)
-
-    async def _run(self, function: Callable, args: tuple, kwargs: dict, workers: Any,
-                   wait: bool, on_error: str) -> Any:
-        from .comm import Serialize
-
-        if isinstance(workers, str):
-            workers = [workers]
-        msg = {"op": "run", "function": Serialize(function), "args": Serialize(args),
-               "kwargs": Serialize(kwargs), "wait": wait}
-        replies = await self._rpc("broadcast", msg=msg, workers=workers)
-        out = {}
-        for addr, reply in replies.items():
-            if isinstance(reply, dict) and reply.get("status") == "error":
-                exc = _loaded(reply.get("exception"), addr, "exception")
-                if not isinstance(exc, BaseException):
-                    exc = RuntimeError(reply.get("text") or f"run failed on {addr}")
-                if on_error == "raise":
-                    raise exc
-                if on_error == "return":
-                    out[addr] = exc
-                continue
-            result = reply.get("result") if isinstance(reply, dict) else reply
-            out[addr] = _loaded_value(result, addr)
-        return out if wait else None
-
-    def run_on_scheduler(self, function: Callable, *args: Any, **kwargs: Any) -> Any:
-        """Run ``function(*args, **kwargs)`` in the scheduler process; its result."""
-        async def run() -> Any:
-            from .comm import Serialize
-
-            reply = await self._rpc("run_function", function=Serialize(function),
-                                    args=Serialize(args), kwargs=Serialize(kwargs))
-            result = reply.get("result") if isinstance(reply, dict) else reply
-            return _loaded_value(result, "run_on_scheduler")
-        return self.sync(run)
-
-    def who_has(self, futures: Any = None) -> Any:
-        """``{key: [worker addresses]}`` for these futures (all keys when None)."""
-        keys = None if futures is None else [f.key for f in _futures_in(futures)]
-        return self.sync(self._rpc, "who_has", keys=keys)
-
-    def has_what(self, workers: Any = None) -> Any:
-        """``{worker address: [keys]}``."""
-        if isinstance(workers, str):
-            workers = [workers]
-        return self.sync(self._rpc, "has_what", workers=workers)
-
-    def nthreads(self, workers: Any = None) -> Any:
-        """``{worker address: number of threads}``."""
-        async def run() -> dict:
-            ncores = await self._rpc("ncores")
-            if workers is None:
-                return ncores
-            wanted = [workers] if isinstance(workers, str) else list(workers)
-            return {w: n for w, n in ncores.items() if w in wanted}
-        return self.sync(run)
-
-    ncores = nthreads
-
-    def scheduler_info(self) -> Any:
-        """The scheduler's description of itself and its workers."""
-        async def run() -> dict:
-            self._scheduler_identity = await self._rpc("identity")
-            return self._scheduler_identity
-        return self.sync(run)
-
-    def upload_file(self, filename: str, load: bool = True) -> Any:
-        """Send a .py, .zip or .egg file to every worker and make it importable there."""
-        if not os.path.isfile(filename):
-            raise FileNotFoundError(f"upload_file: no file {filename!r}")
-        if not filename.endswith((".py", ".zip", ".egg")):
-            raise ValueError(f"upload_file takes a .py, .zip or .egg file, got {filename!r}")
-        with open(filename, "rb") as fh:
-            data = fh.read()
-
-        async def run() -> dict:
-            msg = {"op": "upload_file", "filename": os.path.basename(filename),
-                   "data": data, "load": load}
-            replies = await self._rpc("broadcast", msg=msg, workers=None)
-            for addr, reply in replies.items():
-                if isinstance(reply, dict) and reply.get("status") == "error":
-                    exc = _loaded(reply.get("exception"), addr, "exception")
-                    raise exc if isinstance(exc, BaseException) else RuntimeError(
-                        f"upload_file failed on {addr}: {reply.get('text')}")
-            return replies
-        return self.sync(run)
-
     def __del__(self) -> None:
-        if getattr(self, "status", None) == "running" and not self.asynchronous:
+        # A forgotten synchronous client still disconnects (and stops its own cluster);
+        # not at interpreter exit, when threads and loops are being torn down anyway.
+        if (getattr(self, "status", None) == "running" and not self.asynchronous
+                and not sys.is_finalizing() and not self._on_loop_thread()):
             try:
                 self.close(timeout=2)
             except Exception:
@@ -1107,31 +796,6 @@ def _pack_keys(keys: Any, values: dict) -> Any:
     if type(keys) is list:
         return [_pack_keys(k, values) for k in keys]
     return values[keys]
-
-
-def _bare(address: str) -> str:
-    return address.split("://")[-1]
-
-
-def _loaded(obj: Any, key: Any, what: str) -> Any:
-    """``obj`` unpickled if it arrived still pickled; None stays None; failures give a
-    RuntimeError naming ``key`` (never raised here: the caller decides)."""
-    if obj is None:
-        return None
-    if isinstance(obj, (Serialized, Serialize)):
-        try:
-            return deserialize(obj)
-        except Exception as exc:
-            return RuntimeError(f"the {what} of task {key!r} could not be unpickled on the "
-                                f"client: {exc}")
-    return obj
-
-
-def _loaded_value(obj: Any, key: Any) -> Any:
-    t = type(obj)
-    if t is Serialized or t is Serialize:
-        return deserialize(obj, key)
-    return obj
 
 
 def fire_and_forget(obj: Any) -> None:

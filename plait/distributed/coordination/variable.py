@@ -32,7 +32,7 @@ def transfer_holder(client_id: str) -> str:
 
 
 def _unpack(item: dict, client: Any) -> Any:
-    from ..client import _loaded_value
+    from ..client_data import _loaded_value
     from ..future import Future
 
     if item["type"] == "future":
