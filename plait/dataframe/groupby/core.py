@@ -148,6 +148,7 @@ class _GroupBy:
         from ..core import new_collection
         from ..expr import TreeReduce
 
+        plan = self._mark_datetimes(plan)
         columns = [o.column for o in plan.outputs if o.column is not None]
         keys = self._group_keys()
         frames = [self._input(columns).expr, *self._keys.extra]
@@ -162,11 +163,22 @@ class _GroupBy:
             label=f"groupby-{label}")
         return new_collection(expr)
 
+    def _mark_datetimes(self, plan: Plan) -> Plan:
+        """Tell mean/var/std/sem outputs of datetime/timedelta columns their dtype:
+        they are merged as float nanoseconds and converted back at the end."""
+        meta = self.obj._meta
+        outs, changed = [], False
+        for o in plan.outputs:
+            if o.how in ("mean", "var", "std", "sem") and o.column is not None:
+                dtype = meta.dtype if self._is_series_obj else meta.dtypes[o.column]
+                if getattr(dtype, "kind", "O") in "mM":
+                    o, changed = replace(o, dt=str(dtype)), True
+            outs.append(o)
+        return make_plan(outs, plan.layout, plan.name) if changed else plan
+
     def _simple(self, how: str, call: Any, numeric_only: bool = False,
                 split_every: int | None = None, **opts: Any) -> Any:
         meta = self._meta_of(call)  # pandas' own refusals (TypeError) come first
-        if how in ("mean", "var", "std", "sem"):
-            self._check_moments(numeric_only, how)
         columns = self._value_columns()
         if numeric_only:
             columns = self._numeric(columns)
@@ -269,20 +281,6 @@ class _GroupBy:
         return self._simple("nunique", lambda g: g.nunique(dropna=dropna),
                             split_every=split_every, dropna=dropna)
 
-    def _check_moments(self, numeric_only: bool, how: str) -> None:
-        """Means and variances of datetimes/timedeltas are not merged yet: say so."""
-        columns = self._value_columns()
-        if numeric_only:
-            columns = self._numeric(columns)
-        meta = self.obj._meta
-        for c in columns:
-            dtype = meta.dtype if self._is_series_obj else meta.dtypes[c]
-            if getattr(dtype, "kind", "O") in "mM":
-                name = self._series_name() if self._is_series_obj else c
-                raise NotImplementedError(
-                    f"group-by {how} of the datetime/timedelta column {name!r} is not "
-                    f"supported; convert it to numbers first (e.g. .astype('int64'))")
-
     def agg(self, func: Any = None, *args: Any, split_every: int | None = None,
             split_out: int | None = None, shuffle_method: Any = None,
             **kwargs: Any) -> Any:
@@ -296,15 +294,6 @@ class _GroupBy:
         plan = parse_agg(func, kwargs, columns, series_name=self._series_name())
         if series:
             plan = _series_plan(plan, self._value_columns()[0])
-        meta_obj = self.obj._meta
-        for o in plan.outputs:
-            if o.how in ("mean", "var", "std", "sem"):
-                dtype = meta_obj.dtype if self._is_series_obj else meta_obj.dtypes[o.column]
-                if getattr(dtype, "kind", "O") in "mM":
-                    name = self._series_name() if self._is_series_obj else o.column
-                    raise NotImplementedError(
-                        f"group-by {o.how} of the datetime/timedelta column {name!r} "
-                        f"is not supported; convert it to numbers first")
         if plan.custom:
             meta = self._pipeline_meta(plan)  # pandas knows nothing of Aggregation
         else:
@@ -313,6 +302,7 @@ class _GroupBy:
 
     def _pipeline_meta(self, plan: Plan) -> Any:
         """The meta from running the kernels themselves on the empty metas."""
+        plan = self._mark_datetimes(plan)
         columns = [o.column for o in plan.outputs if o.column is not None]
         keys = self._group_keys()
         frame = self._input(columns)._meta

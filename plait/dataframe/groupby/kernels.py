@@ -106,7 +106,11 @@ def chunk(part: Any, *extra: Any, keys: GroupKeys, plan: Plan) -> dict[str, Any]
             computed[(kind, None, skipna)] = [g.size()]
             continue
         sub = g[list(cols)]
-        if kind == "count":
+        if kind in ("fsum", "moments"):
+            sub = _numeric_view(frame, cols, key_series, keys.dropna, sub)
+        if kind == "fsum":
+            res = sub.sum(skipna=skipna)
+        elif kind == "count":
             res = sub.count()
         elif kind == "moments":
             n = sub.count()
@@ -134,6 +138,37 @@ def chunk(part: Any, *extra: Any, keys: GroupKeys, plan: Plan) -> dict[str, Any]
         nunique[col] = _distinct_pairs(frame[col], key_series, keys.dropna)
     custom = {(col, agg): custom_chunk(agg, g[col]) for col, agg in plan.custom}
     return {"wide": wide, "nunique": nunique, "custom": custom}
+
+
+def _numeric_view(frame: pd.DataFrame, cols: list, key_series: list, dropna: bool,
+                  grouped: Any) -> Any:
+    """``grouped``, or, when some of ``cols`` hold datetimes/timedeltas, the same
+    grouping over those columns as float64 nanoseconds (NaT as NaN), so means and
+    variances can be merged like numbers."""
+    if not any(getattr(frame[c].dtype, "kind", "O") in "mM" for c in cols):
+        return grouped
+    numbers = pd.DataFrame({
+        c: (np.asarray(frame[c].array.asi8, dtype="float64")
+            if getattr(frame[c].dtype, "kind", "O") in "mM" else frame[c].to_numpy())
+        for c in cols}, index=frame.index)
+    for c in cols:
+        if getattr(frame[c].dtype, "kind", "O") in "mM":
+            numbers[c] = numbers[c].mask(frame[c].isna().to_numpy())
+    return _kernel_groupby(numbers, key_series, dropna)[list(cols)]
+
+
+def _from_numbers(values: pd.Series, dtype: str, delta: bool) -> pd.Series:
+    """float64 nanoseconds back to datetimes (or timedeltas when ``delta``),
+    truncating fractions as pandas does."""
+    dtype = pd.api.types.pandas_dtype(dtype)
+    unit = getattr(dtype, "unit", None) or np.datetime_data(dtype)[0]
+    ints = np.where(values.isna(), np.iinfo("int64").min,
+                    np.trunc(values.fillna(0).to_numpy())).astype("int64")
+    if delta:
+        return pd.Series(ints.view(f"m8[{unit}]"), index=values.index)
+    out = pd.Series(ints.view(f"M8[{unit}]"), index=values.index)
+    tz = getattr(dtype, "tz", None)
+    return out.dt.tz_localize("UTC").dt.tz_convert(tz) if tz is not None else out
 
 
 def _distinct_pairs(values: pd.Series, key_series: list[pd.Series], dropna: bool
@@ -268,10 +303,12 @@ def _finish(o: Any, wide: pd.DataFrame, positions: dict) -> pd.Series:
     if how == "count":
         return wide[positions[("count", col, True)]]
     if how == "mean":
-        total = wide[positions[("sum", col, sk)]]
+        total = wide[positions[("fsum" if o.dt else "sum", col, sk)]]
         count = wide[positions[("count", col, True)]]
         with np.errstate(invalid="ignore", divide="ignore"):
-            return total / count
+            mean = total / count
+        return _from_numbers(mean, o.dt, delta=o.dt.startswith("timedelta")) \
+            if o.dt else mean
     if how in ("var", "std", "sem"):
         at = positions[("moments", col, sk)]
         n, m2 = wide[at], wide[at + 2]
@@ -280,7 +317,8 @@ def _finish(o: Any, wide: pd.DataFrame, positions: dict) -> pd.Series:
             if how == "var":
                 return var
             std = np.sqrt(var)
-            return std if how == "std" else std / np.sqrt(n)
+            out = std if how == "std" else std / np.sqrt(n)
+        return _from_numbers(out, o.dt, delta=True) if o.dt else out
     res = wide[positions[(how, col, sk)]]
     if o.min_count > 0:
         res = res.where(wide[positions[("count", col, True)]] >= o.min_count)

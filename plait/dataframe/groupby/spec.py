@@ -36,7 +36,7 @@ AGGREGATIONS = ("sum", "prod", "count", "size", "min", "max", "first", "last", "
 SERIES_COLUMN = "__plait_series__"
 
 # Partial kinds and how to merge two partials of the same kind.
-COMBINE = {"sum": "sum", "prod": "prod", "count": "sum", "size": "sum", "min": "min",
+COMBINE = {"sum": "sum", "fsum": "sum", "prod": "prod", "count": "sum", "size": "sum", "min": "min",
            "max": "max", "first": "first", "last": "last"}
 MOMENT_WIDTH = 3  # n, mean, M2
 
@@ -99,6 +99,7 @@ class Output:
     skipna: bool = True
     dropna: bool = True  # for nunique: whether NaN counts as a value
     aggregation: Any = None  # for how == "custom": an Aggregation
+    dt: str | None = None  # the column's dtype when it holds datetimes/timedeltas
 
     def partials(self) -> list[tuple[str, Any, Any]]:
         """The ``(kind, column, skipna)`` partials this output needs (for custom
@@ -111,7 +112,8 @@ class Output:
         if how == "count":
             return [("count", col, True)]
         if how == "mean":
-            return [("sum", col, sk), ("count", col, True)]
+            # datetimes/timedeltas: a float sum of nanoseconds ("fsum")
+            return [("fsum" if self.dt else "sum", col, sk), ("count", col, True)]
         if how in ("var", "std", "sem"):
             return [("moments", col, sk)]
         if how == "nunique":
