@@ -238,3 +238,31 @@ def test_async_client_on_async_cluster():
                 await lock.release()
 
     asyncio.run(asyncio.wait_for(main(), 30))
+
+
+def test_workers_restriction_priority_and_retries(client, cluster_inproc):
+    first, second = sorted(client.nthreads())
+    fs = client.map(inc, range(6), workers=[second])
+    wait(fs, timeout=30)
+    assert all(holders == [second] for holders in client.who_has(fs).values())
+    attempts = Variable("attempts")
+    attempts.set(0)
+
+    def flaky():
+        n = attempts.get() + 1
+        attempts.set(n)
+        if n < 3:
+            raise RuntimeError(f"attempt {n}")
+        return n
+
+    assert client.submit(flaky, retries=2, pure=False, priority=10).result(timeout=30) == 3
+    attempts.set(0)
+    with pytest.raises(RuntimeError, match="attempt 2"):
+        client.submit(flaky, retries=1, pure=False).result(timeout=30)
+
+
+def test_bare_host_port_address(cluster_processes):
+    address = cluster_processes.scheduler_address
+    bare = address.split("://", 1)[1]
+    with Client(bare, set_as_default=False) as c:
+        assert c.submit(inc, 1).result(timeout=30) == 2
