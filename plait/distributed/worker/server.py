@@ -476,13 +476,22 @@ class Worker(Server):
         while self.status == "running":
             await asyncio.sleep(self._heartbeat_interval or 1.0)
             try:
-                await asyncio.wait_for(self._rpc(
+                reply = await asyncio.wait_for(self._rpc(
                     self.scheduler_address, op="heartbeat-worker", address=self.address,
                     metrics=self.metrics()), 10)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
                 logger.info("worker %s: heartbeat failed: %s", self.name, exc)
+                continue
+            if isinstance(reply, dict) and reply.get("status") == "missing":
+                # The scheduler dropped us (e.g. heartbeats were late): our results are
+                # no longer known there. Re-registering is the resilience work's job;
+                # until then, leave rather than hold data nobody will ask for.
+                logger.warning("worker %s: the scheduler no longer knows this worker; "
+                               "closing", self.name)
+                self._spawn_close()
+                return
 
     async def _missing_loop(self) -> None:
         while self.status == "running":

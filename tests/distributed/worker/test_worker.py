@@ -306,3 +306,12 @@ async def test_run_spec_that_cannot_be_loaded_names_the_key(listen_address):
     assert "('bad', 3)" in err["exception_text"]
     assert "plait.graph.spec.Task" in err["exception_text"]
     await shutdown(s, [w])
+
+
+@run_async
+async def test_worker_the_scheduler_forgot_closes():
+    s, (w,) = await cluster("inproc://")
+    s.handlers["heartbeat-worker"] = lambda comm, **kw: {"status": "missing"}
+    await asyncio.wait_for(w.finished(), 10)
+    assert w.status == "closed"
+    await s.close()
