@@ -350,3 +350,15 @@ def test_datetime_means_and_stds(ddf_pair):
         assert ((got[c] - expected[c]).abs().fillna(pd.Timedelta(0))
                 <= pd.Timedelta("1us")).all(), c
         assert (got[c].isna() == expected[c].isna()).all()
+
+
+def test_get_group(ddf_pair):
+    df, pdf = ddf_pair
+    assert_eq(df.groupby("s").get_group("s1"), pdf.groupby("s").get_group("s1"),
+              check_divisions=False)
+    assert_eq(df.groupby(["s", "b"]).y.get_group(("s2", True)),
+              pdf.groupby(["s", "b"]).y.get_group(("s2", True)), check_divisions=False)
+    assert_eq(df.y.groupby(df.x % 3).get_group(1), pdf.y.groupby(pdf.x % 3).get_group(1),
+              check_divisions=False)
+    with pytest.raises(KeyError, match="tuple of 2"):
+        df.groupby(["s", "b"]).get_group("s1")

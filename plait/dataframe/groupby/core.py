@@ -319,6 +319,35 @@ class _GroupBy:
 
     aggregate = agg
 
+    def get_group(self, key: Any) -> Any:
+        """The rows of one group (lazy: a filter on the keys, computed with the rest).
+
+        Unlike pandas, a key with no rows gives an empty result instead of KeyError,
+        since the groups are not known before computing.
+        """
+        from ..core import new_collection
+
+        items = self._keys.items
+        values = key if len(items) > 1 else (key,)
+        if not isinstance(values, tuple) or len(values) != len(items):
+            raise KeyError(f"get_group({key!r}): this group-by has {len(items)} key(s); "
+                           f"pass {'a tuple of ' + str(len(items)) + ' values' if len(items) > 1 else 'one value'}")
+        mask = None
+        for (kind, ref), value in zip(items, values):
+            if kind == "col":
+                column = self.obj[ref] if not self._is_series_obj else None
+            elif kind == "arg":
+                column = new_collection(self._keys.extra[ref])
+            else:
+                column = None
+            if column is None:
+                raise NotImplementedError("get_group with index-level keys is not "
+                                          "supported; filter with loc instead")
+            match = column.isna() if _is_missing(value) else column == value
+            mask = match if mask is None else mask & match
+        rows = self.obj[mask]
+        return rows[self._selection] if self._selection is not None else rows
+
     def __repr__(self) -> str:
         return (f"<plait {type(self).__name__}: by={self._keys.names!r}, "
                 f"npartitions={self.obj.npartitions}>")
@@ -329,6 +358,13 @@ def _series_plan(plan: Plan, column: Any) -> Plan:
     outs = [replace(o, column=o.column if o.how == "size" else column)
             for o in plan.outputs]
     return make_plan(outs, plan.layout, plan.name)
+
+
+def _is_missing(value: Any) -> bool:
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
 
 
 def _wide_int(dtype: Any) -> Any:
