@@ -3,9 +3,9 @@
 Build time reads one sample (the first ``sample`` bytes of the first non-empty file)
 and parses it with pandas to learn the columns and dtypes (``meta``). Every file is cut
 into line-aligned blocks (:mod:`.files`); each block becomes one partition, parsed by
-pandas when the task runs. Blocks other than a file's first do not contain the header,
-so the header lines taken from the sample are put in front of their bytes: every block
-is then parsed by exactly the same pandas call, options and all.
+pandas when the task runs. Blocks other than a file's first do not contain the header:
+they are parsed with the column names learnt from the sample (``header=None,
+names=...``) and no ``skiprows``, every other option the same.
 
 The partition function is a :class:`TextReader`: ``reader(block, columns=None,
 filters=None)``. ``columns`` (set by the optimizer's projection pushdown) becomes
@@ -44,14 +44,14 @@ class TextReader:
     supports_filters = True
     filters_exact = True  # the same pandas comparisons as the filter step
 
-    def __init__(self, name: str, func: Callable, kwargs: dict, header: bytes, meta: Any,
+    def __init__(self, name: str, func: Callable, kwargs: dict, all_columns: list, meta: Any,
                  file_columns: list, user_dtype: dict, user_usecols: Any, combos: dict,
                  keep_date_col: bool, date_format: Any, plain_dates: Any,
                  path_column: str | None, path_dtype: Any, delimiter: bytes) -> None:
         self.name = name
         self.func = func
         self.kwargs = kwargs
-        self.header = header
+        self.all_columns = all_columns
         self.meta = meta
         self.file_columns = file_columns
         self.user_dtype = user_dtype
@@ -68,7 +68,7 @@ class TextReader:
         return f"{self.name}"
 
     def __plait_tokenize__(self) -> Any:
-        return (self.name, repr(sorted(self.kwargs.items(), key=str)), self.header,
+        return (self.name, repr(sorted(self.kwargs.items(), key=str)), repr(self.all_columns),
                 repr(self.meta.dtypes.to_dict()), repr(self.combos), self.path_column)
 
     # -- what to read ------------------------------------------------------------------
@@ -84,11 +84,16 @@ class TextReader:
                 need.add(c)
         return [c for c in self.file_columns if c in need]
 
-    def pandas_kwargs(self, columns: list, as_text: Sequence = ()) -> dict:
+    def pandas_kwargs(self, columns: list, as_text: Sequence = (), first: bool = True) -> dict:
         """pandas' options for reading output ``columns``; ``as_text`` columns are
         forced to text (pandas infers text much faster than it converts to it, so this
-        is only for blocks where inference went astray)."""
+        is only for blocks where inference went astray). A block that does not start
+        its file has no header and no rows to skip: it gets the column names instead."""
         kw = dict(self.kwargs)
+        if not first:
+            kw.pop("skiprows", None)
+            kw["header"] = None
+            kw["names"] = self.all_columns
         usecols = self.file_columns_for(columns)
         if usecols != list(self.file_columns) or self.user_usecols is not None:
             kw["usecols"] = usecols
@@ -159,12 +164,19 @@ class TextReader:
         """The block parsed by pandas, or None when it holds no rows."""
         from pandas.errors import EmptyDataError, ParserError
 
-        kw = self.pandas_kwargs(columns, as_text)
+        kw = self.pandas_kwargs(columns, as_text, block.first)
+        select = None
+        if not block.first and kw.get("engine") == "pyarrow" and "usecols" in kw:
+            # pandas' pyarrow engine mixes up usecols given with names=: read all
+            # columns of such a block and select afterwards
+            wanted = set(kw.pop("usecols"))
+            select = [c for c in self.all_columns if c in wanted]
         try:
-            with open_block(block, self.header, self.delimiter) as stream:
+            with open_block(block, b"", self.delimiter) as stream:
                 if stream is None:
                     return None
-                return self.func(stream, **kw)
+                df = self.func(stream, **kw)
+                return df if select is None else df[select]
         except EmptyDataError:
             return None
         except ParserError as exc:
@@ -227,27 +239,6 @@ def _check_options(name: str, kwargs: dict, blocksize: Any) -> None:
         if skiprows is not None and not isinstance(skiprows, int):
             raise ValueError(f"{name}: skiprows= as a list or function needs blocksize=None "
                              f"(one partition per file); an int works with blocks")
-
-
-def _header_bytes(sample: bytes, kwargs: dict, delimiter: bytes) -> bytes:
-    """The lines at the top of a file that a block must start with: skipped rows and the
-    header line (nothing when the file has no header)."""
-    header = kwargs.get("header", "infer")
-    if header is None or (header == "infer" and kwargs.get("names") is not None):
-        nlines = 0
-    else:
-        nlines = (0 if header == "infer" else int(header)) + 1
-    skiprows = kwargs.get("skiprows")
-    nlines += skiprows if isinstance(skiprows, int) else 0
-    if nlines == 0:
-        return b""
-    pos = 0
-    for _ in range(nlines):
-        i = sample.find(delimiter, pos)
-        if i < 0:
-            return sample
-        pos = i + len(delimiter)
-    return sample[:pos]
 
 
 def _infer_fwf_colspecs(sample: bytes, encoding: str | None, skiprows: Any) -> list:
@@ -362,7 +353,7 @@ def read_text_files(name: str, func: Callable, urlpath: Any, blocksize: Any = "d
         meta = meta.assign(**{path_column: pd.Categorical([], dtype=path_dtype)})
     meta = meta.set_axis(pd.RangeIndex(0), axis=0)
 
-    reader = TextReader(name, func, kwargs, _header_bytes(sample_bytes, kwargs, delimiter),
+    reader = TextReader(name, func, kwargs, all_columns,
                         meta, file_columns, user_dtype, user_usecols, combos, keep_date_col,
                         date_format, plain_dates, path_column, path_dtype, delimiter)
     from ._collection import from_parts

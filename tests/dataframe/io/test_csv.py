@@ -374,3 +374,16 @@ def test_pandas_engines(tmp_path, engine):
     ddf = dd.read_csv(path, blocksize=900, engine=engine)
     pd.testing.assert_frame_equal(collect(ddf), expect)
     pd.testing.assert_frame_equal(collect(ddf[["x", "id"]]), expect[["x", "id"]])
+
+
+def test_comment_and_blank_lines_before_the_header(tmp_path):
+    path = str(tmp_path / "c.csv")
+    body = "".join(f"{i},{i * 3}\n" for i in range(120))
+    with open(path, "w") as f:
+        f.write("# made by a script\n\nA,B\n" + body)
+    got = collect(dd.read_csv(path, comment="#", blocksize=150))
+    pd.testing.assert_frame_equal(got, pd.read_csv(path, comment="#"))
+    renamed = collect(dd.read_csv(path, comment="#", header=0, names=["p", "q"],
+                                  blocksize=150))
+    pd.testing.assert_frame_equal(renamed, pd.read_csv(path, comment="#", header=0,
+                                                       names=["p", "q"]))
