@@ -25,28 +25,11 @@ from ... import config
 from ..comm import BatchedSend, CommClosedError, Serialize
 from ..core import ConnectionPool, Server, error_message
 from .rpc import SchedulerRPC
-from .state import SchedulerState
+from .state import SchedulerState, parse_seconds
 
 __all__ = ["Scheduler"]
 
 logger = logging.getLogger("plait.distributed.scheduler")
-
-
-def _seconds(value: Any) -> float:
-    """Seconds from ``5``, ``"500ms"``, ``"30s"``, ``"5 minutes"``.
-
-    >>> _seconds("500ms"), _seconds("2 minutes"), _seconds(3)
-    (0.5, 120.0, 3.0)
-    """
-    if isinstance(value, (int, float)):
-        return float(value)
-    text = str(value).strip().lower().replace(" ", "")
-    for suffix, factor in (("ms", 1e-3), ("minutes", 60), ("minute", 60), ("min", 60),
-                           ("m", 60), ("hours", 3600), ("h", 3600), ("seconds", 1),
-                           ("second", 1), ("s", 1)):
-        if text.endswith(suffix):
-            return float(text[: -len(suffix)]) * factor
-    return float(text)
 
 
 class Scheduler(SchedulerRPC, Server):
@@ -116,7 +99,7 @@ class Scheduler(SchedulerRPC, Server):
         self.heartbeat_interval = float(heartbeat_interval or 1.0)
         ttl = worker_ttl if worker_ttl is not None else config.get(
             "distributed.scheduler.worker-ttl", "300s")
-        self.worker_ttl = _seconds(ttl) if ttl is not None else None
+        self.worker_ttl = parse_seconds(ttl) if ttl is not None else None
         self.steal_interval = steal_interval
         # Worker streams write once per event-loop tick (no added delay): a worker
         # holds only about nthreads + 1 root tasks, so every millisecond a

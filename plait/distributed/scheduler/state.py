@@ -39,6 +39,7 @@ from typing import Any
 
 from ... import config
 from ...graph.spec import Key, key_prefix
+from ...utils.sizes import parse_bytes
 from .errors import InvalidTransition
 from .graphs import Graphs
 from .membership import Membership
@@ -49,7 +50,7 @@ from .reports import Reports
 from .stealing import WorkStealing
 from .transitions import ARROWS, Transitions
 
-__all__ = ["SchedulerState"]
+__all__ = ["SchedulerState", "parse_seconds"]
 
 Messages = tuple  # (client_msgs: dict[str, list[dict]], worker_msgs: dict[str, list[dict]])
 
@@ -60,6 +61,29 @@ def _float_config(key: str, default: float) -> float:
         return float(value)
     except (TypeError, ValueError):
         raise ValueError(f"config {key!r} must be a number, got {value!r}") from None
+
+
+def parse_seconds(value: Any) -> float:
+    """Seconds from ``5``, ``"500ms"``, ``"30s"``, ``"5 minutes"``.
+
+    >>> parse_seconds("500ms"), parse_seconds("2 minutes"), parse_seconds(3)
+    (0.5, 120.0, 3.0)
+    """
+    if isinstance(value, (int, float)):
+        return float(value)
+    text = str(value).strip().lower().replace(" ", "")
+    try:
+        for suffix, factor in (("ms", 1e-3), ("minutes", 60), ("minute", 60), ("min", 60),
+                               ("m", 60), ("hours", 3600), ("h", 3600), ("seconds", 1),
+                               ("second", 1), ("s", 1)):
+            if text.endswith(suffix):
+                return float(text[: -len(suffix)]) * factor
+        return float(text)
+    except ValueError:
+        raise ValueError(
+            f"{value!r} is not a duration; write seconds as a number or a string such as "
+            "'500ms', '30s' or '5 minutes'"
+        ) from None
 
 
 def _identity_error(exc: BaseException) -> tuple:
@@ -129,13 +153,13 @@ class SchedulerState(Transitions, Graphs, Membership, Reports, Queries):
         self.root_duration: float | None = None
         self.root_boost = 1.0
         self.root_saturation = self.saturation
-        self.unknown_duration = (
-            _float_config("distributed.scheduler.unknown-task-duration", 0.5)
-            if unknown_duration is None else unknown_duration
-        )
-        self.bandwidth = (
-            _float_config("distributed.scheduler.bandwidth", 100e6) if bandwidth is None else bandwidth
-        )
+        if unknown_duration is None:
+            unknown_duration = parse_seconds(
+                config.get("distributed.scheduler.unknown-task-duration", "500ms"))
+        self.unknown_duration = float(unknown_duration)
+        if bandwidth is None:
+            bandwidth = parse_bytes(config.get("distributed.scheduler.bandwidth", 100_000_000))
+        self.bandwidth = float(bandwidth)
         self.validate = validate
         self.owner = self if owner is None else owner
         self.tasks: dict[Key, TaskState] = {}
