@@ -172,7 +172,7 @@ class TextReader:
             wanted = set(kw.pop("usecols"))
             select = [c for c in self.all_columns if c in wanted]
         try:
-            with open_block(block, b"", self.delimiter) as stream:
+            with open_block(block, self.delimiter) as stream:
                 if stream is None:
                     return None
                 df = self.func(stream, **kw)

@@ -140,17 +140,16 @@ def plan_blocks(files: list, blocksize: Any, compression: str | None) -> list[Bl
 
 
 class _BlockStream(io.RawIOBase):
-    """A read-only stream of ``prefix`` followed by bytes ``[begin, stop)`` of ``f``.
+    """A read-only stream of bytes ``[begin, stop)`` of ``f`` (``stop=None``: to the end).
 
-    The parser pulls the block through it in small reads, so a block is never held
-    in memory twice (once read, once joined to the header).
+    The parser pulls the block through it in small reads, so a block is never held in
+    memory whole.
     """
 
-    def __init__(self, f: Any, begin: int, stop: int | None, prefix: bytes) -> None:
+    def __init__(self, f: Any, begin: int, stop: int | None) -> None:
         super().__init__()
         self._f = f
         self._left = None if stop is None else stop - begin
-        self._prefix = memoryview(prefix)
         f.seek(begin)
 
     def readable(self) -> bool:
@@ -158,30 +157,20 @@ class _BlockStream(io.RawIOBase):
 
     def readinto(self, buffer: Any) -> int:
         out = memoryview(buffer).cast("B")
-        n = 0
-        if len(self._prefix):
-            n = min(len(out), len(self._prefix))
-            out[:n] = self._prefix[:n]
-            self._prefix = self._prefix[n:]
-            if n == len(out):
-                return n
-        want = len(out) - n
-        if self._left is not None:
-            want = min(want, self._left)
+        want = len(out) if self._left is None else min(len(out), self._left)
         if want <= 0:
-            return n
+            return 0
         chunk = self._f.read(want)
-        out[n:n + len(chunk)] = chunk
+        out[:len(chunk)] = chunk
         if self._left is not None:
             self._left -= len(chunk)
-        return n + len(chunk)
+        return len(chunk)
 
 
 @contextmanager
-def open_block(block: Block, prefix: bytes = b"", delimiter: bytes = b"\n") -> Iterator[Any]:
-    """A binary stream of the rows that start inside ``block``, after ``prefix``
-    (given only to blocks that do not start their file); None when the block holds
-    no row start."""
+def open_block(block: Block, delimiter: bytes = b"\n") -> Iterator[Any]:
+    """A binary stream of the rows that start inside ``block``; None when the block
+    holds no row start."""
     if block.compression is not None:
         from fsspec.core import OpenFile
 
@@ -199,7 +188,7 @@ def open_block(block: Block, prefix: bytes = b"", delimiter: bytes = b"\n") -> I
             if not f.read(1):  # the last block starts at the file's end: no rows
                 yield None
                 return
-        raw = _BlockStream(f, begin, stop, b"" if block.first else prefix)
+        raw = _BlockStream(f, begin, stop)
         yield io.BufferedReader(raw, buffer_size=1 << 18)
 
 
