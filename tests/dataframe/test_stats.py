@@ -75,6 +75,14 @@ def test_value_counts(ddf_pair, kwargs):
                   check_divisions=False)
     assert_eq(df[["s", "b"]].value_counts(**kwargs), pdf[["s", "b"]].value_counts(**kwargs),
               check_divisions=False)
+    assert_eq(df.value_counts(["s"], **kwargs), pdf.value_counts(["s"], **kwargs),
+              check_divisions=False)
+
+
+def test_value_counts_positional(ddf_pair):
+    df, pdf = ddf_pair
+    assert_eq(df.s.value_counts(True, False), pdf.s.value_counts(True, False),
+              check_divisions=False)
 
 
 def test_nunique_unique_mode(ddf_pair):

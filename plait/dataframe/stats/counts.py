@@ -56,6 +56,10 @@ def _vc_aggregate(parts: list[pd.Series], sort: bool, ascending: bool, normalize
         counts = counts.astype(meta.dtype if meta is not None else "int64")
         counts.name = "count"
     if meta is not None:
+        if isinstance(meta.index, pd.MultiIndex) and not isinstance(counts.index,
+                                                                     pd.MultiIndex):
+            # grouping a one-level MultiIndex flattens it; pandas keeps the MultiIndex
+            counts.index = pd.MultiIndex.from_arrays([counts.index])
         counts.index.names = meta.index.names
     return counts
 
@@ -66,8 +70,19 @@ def value_counts(obj: Any, *args: Any, normalize: bool = False, sort: bool = Tru
                  split_out: Any = None) -> Any:
     """Counts of each distinct value (Series) or row (DataFrame), like pandas."""
     if args:
-        raise TypeError("value_counts takes keyword arguments only "
-                        "(normalize=, sort=, ascending=, dropna=)")
+        # pandas' positional order: Series (normalize, sort, ascending, bins, dropna),
+        # DataFrame (subset, normalize, sort, ascending, dropna)
+        names = (["subset", "normalize", "sort", "ascending", "dropna"] if is_frame(obj)
+                 else ["normalize", "sort", "ascending", "bins", "dropna"])
+        if len(args) > len(names):
+            raise TypeError(f"value_counts takes at most {len(names)} positional "
+                            f"arguments ({', '.join(names)})")
+        given = dict(zip(names, args))
+        return value_counts(obj, **{"normalize": normalize, "sort": sort,
+                                    "ascending": ascending, "bins": bins,
+                                    "dropna": dropna, "subset": subset,
+                                    "split_every": split_every,
+                                    "split_out": split_out, **given})
     if bins is not None:
         raise NotImplementedError("value_counts(bins=...) is not supported; cut the values "
                                   "first (map_partitions(pd.cut, ...))")
