@@ -70,7 +70,49 @@ def _concat_level(blocks: Any, axis: int, ndim: int) -> Any:
     return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=axis)
 
 
+def _flat_blocks(blocks: Any, ndim: int, out: list) -> None:
+    if ndim == 0:
+        out.append(blocks)
+    else:
+        for b in blocks:
+            _flat_blocks(b, ndim - 1, out)
+
+
+def _assemble(blocks: Any, ndim: int) -> Any:
+    """One array from nested lists of NumPy blocks, each copied once into place (joining
+    level by level would copy the data once per axis with several blocks). None when
+    the blocks are not all plain NumPy arrays of consistent shapes."""
+    flat: list = []
+    _flat_blocks(blocks, ndim, flat)
+    if len(flat) < 2 or not all(type(b) is np.ndarray and b.ndim == ndim for b in flat):
+        return None
+    import itertools
+
+    counts = []
+    level = blocks
+    for _ in range(ndim):
+        counts.append(len(level))
+        level = level[0]
+    sizes: list = []
+    for axis, n in enumerate(counts):
+        stride = math.prod(counts[axis + 1:])
+        sizes.append([flat[i * stride].shape[axis] for i in range(n)])
+    starts = [np.concatenate(([0], np.cumsum(s))).tolist() for s in sizes]
+    out = np.empty(tuple(int(st[-1]) for st in starts),
+                   dtype=np.result_type(*{b.dtype for b in flat}))
+    for b, idx in zip(flat, itertools.product(*[range(n) for n in counts])):
+        where = tuple(slice(starts[a][i], starts[a][i + 1]) for a, i in enumerate(idx))
+        if b.shape != tuple(s.stop - s.start for s in where):
+            return None  # ragged blocks: let np.concatenate report the problem
+        out[where] = b
+    return out
+
+
 def _finalize(results: Any, ndim: int) -> Any:
+    if ndim >= 2:
+        out = _assemble(results, ndim)
+        if out is not None:
+            return out
     return concatenate_blocks(results, ndim)
 
 

@@ -44,6 +44,11 @@ def _trailing_axes(axis: Any, ndim: int, nby: int) -> tuple:
     return tuple(sorted(a % ndim for a in axes))
 
 
+def _any_bins(isbin: Any) -> bool:
+    """flox's ``isbin``: a bool, or one per grouping variable."""
+    return any(isbin) if isinstance(isbin, (tuple, list)) else bool(isbin)
+
+
 def _as_numpy(b: Any) -> Any:
     if isinstance(b, Array):
         return b.compute()
@@ -77,7 +82,7 @@ def groupby_reduce(flox_reduce: Any, array: Array, *by: Any, **kwargs: Any) -> t
     lead = sample_result.ndim - len(groups)
     if (isinstance(func, str) and func in _MAP_REDUCE and lead == 0 and nred == 1
             and len(array.chunks[-1]) > 1 and len(by) == 1 and by[0].ndim == 1
-            and not kwargs.get("isbin") and kwargs.get("min_count") is None
+            and not _any_bins(kwargs.get("isbin")) and kwargs.get("min_count") is None
             and array.dtype.kind in "biuf"):
         result = _map_reduce(flox_reduce, array, by[0], groups[0], kwargs, sample_result)
     else:
@@ -121,51 +126,96 @@ def _lead_block(block: np.ndarray, by: tuple, flox_reduce: Any, kwargs: dict, le
 
 # -- map-reduce for sums, means, counts and extremes ----------------------------------
 
-def _partials(block: np.ndarray, by: np.ndarray, flox_reduce: Any, funcs: tuple,
-              groups: Any, engine: Any) -> dict:
+_SUMS = ("sum", "nansum", "count", "count_all")
+
+
+def _partials(block: np.ndarray, by: np.ndarray, funcs: tuple, groups: np.ndarray) -> dict:
+    """Per-group partials of one block along its last axis, grouped axis first in the
+    output (``(ngroups, *other)``). Rows are sorted by group once and reduced with
+    ``ufunc.reduceat`` over the time-first view, which is how the data lie in memory
+    when xarray has moved time last."""
+    rows = np.moveaxis(block, -1, 0)
+    code = np.searchsorted(groups, by)
+    present = (code < len(groups)) & (groups[np.minimum(code, len(groups) - 1)] == by)
+    order = np.argsort(np.where(present, code, len(groups)), kind="stable")
+    order = order[present[order]]
+    sorted_codes = code[order]
+    starts = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]]) \
+        if len(order) else np.zeros(0, dtype=np.intp)
+    seen = sorted_codes[starts]
+    picked = rows[order]
     out = {}
     for f in funcs:
-        func = "count" if f == "count_all" else f
-        data = np.ones_like(block, dtype=bool) if f == "count_all" else block
-        # Groups missing from this block get the merge's identity.
-        if f in ("sum", "nansum", "count", "count_all"):
-            fill: Any = 0
-        elif block.dtype.kind in "iu":
-            fill = np.iinfo(block.dtype).min if "max" in f else np.iinfo(block.dtype).max
-        elif block.dtype.kind == "b":
-            fill = "max" not in f
-        elif f.startswith("nan"):
-            fill = np.nan  # fmax/fmin skip it; an all-NaN group stays NaN
+        if f in _SUMS:
+            if f == "count_all":
+                data = np.ones(picked.shape, dtype=np.int64)
+            elif f == "count":
+                data = (~np.isnan(picked)).astype(np.int64) if picked.dtype.kind in "fc" \
+                    else np.ones(picked.shape, dtype=np.int64)
+            elif f == "nansum" and picked.dtype.kind in "fc":
+                data = np.where(np.isnan(picked), 0, picked)
+            else:
+                data = picked
+            reduce, fill = np.add, 0
+        elif f in ("max", "nanmax"):
+            data, reduce = picked, (np.fmax if f == "nanmax" else np.maximum)
+            fill = _lowest(picked.dtype, f)
         else:
-            fill = -np.inf if "max" in f else np.inf
-        out[f] = flox_reduce(data, by, func=func, expected_groups=groups, axis=-1,
-                             fill_value=fill, engine=engine)[0]
+            data, reduce = picked, (np.fmin if f == "nanmin" else np.minimum)
+            fill = _lowest(picked.dtype, f)
+        dtype = data.dtype
+        if f in ("sum", "nansum") and dtype.kind in "biu":
+            dtype = np.dtype(np.int64) if dtype.kind != "u" else np.dtype(np.uint64)
+        part = np.full((len(groups),) + rows.shape[1:], fill, dtype=dtype)
+        if len(order):
+            part[seen] = reduce.reduceat(data.astype(dtype, copy=False), starts, axis=0)
+        out[f] = part
     return out
+
+
+def _lowest(dtype: np.dtype, f: str) -> Any:
+    """The identity of max (lowest value) or min (highest value) for ``dtype``; NaN for
+    the NaN-skipping forms on floats (fmax/fmin skip it; an all-NaN group stays NaN)."""
+    big = "max" in f
+    if dtype.kind in "iu":
+        return np.iinfo(dtype).min if big else np.iinfo(dtype).max
+    if dtype.kind == "b":
+        return not big
+    if f.startswith("nan"):
+        return np.nan
+    return -np.inf if big else np.inf
 
 
 def _merge(parts: list, funcs: tuple) -> dict:
     out = {}
     for f in funcs:
-        stack = np.stack([p[f] for p in parts])
-        if f in ("sum", "nansum", "count", "count_all"):
-            out[f] = stack.sum(axis=0)
-        elif f in ("max", "nanmax"):
-            out[f] = np.fmax.reduce(stack, axis=0) if f == "nanmax" else np.max(stack, axis=0)
-        else:
-            out[f] = np.fmin.reduce(stack, axis=0) if f == "nanmin" else np.min(stack, axis=0)
+        acc = parts[0][f].copy()
+        for p in parts[1:]:
+            if f in _SUMS:
+                acc += p[f]
+            elif f == "max":
+                np.maximum(acc, p[f], out=acc)
+            elif f == "nanmax":
+                np.fmax(acc, p[f], out=acc)
+            elif f == "min":
+                np.minimum(acc, p[f], out=acc)
+            else:
+                np.fmin(acc, p[f], out=acc)
+        out[f] = acc
     return out
 
 
 def _finish(merged: dict, funcs: tuple, finish: Any, dtype: np.dtype,
-             fill_value: Any) -> np.ndarray:
+            fill_value: Any) -> np.ndarray:
     if finish == "divide":
         num, den = merged[funcs[0]], merged[funcs[1]]
         with np.errstate(invalid="ignore", divide="ignore"):
-            out = (num / den).astype(dtype, copy=False)
+            out = num / den
         out = np.where(den == 0, np.nan if fill_value is None else fill_value, out)
-        return out.astype(dtype, copy=False)
-    out = merged[funcs[0]]
-    return np.asarray(out).astype(dtype, copy=False)
+    else:
+        out = merged[funcs[0]]
+    # Partials are kept group-first (contiguous); flox's layout has the groups last.
+    return np.ascontiguousarray(np.moveaxis(out, 0, -1)).astype(dtype, copy=False)
 
 
 def _map_reduce(flox_reduce: Any, x: Array, by: np.ndarray, groups: np.ndarray,
@@ -175,7 +225,6 @@ def _map_reduce(flox_reduce: Any, x: Array, by: np.ndarray, groups: np.ndarray,
 
     func = kwargs["func"]
     funcs, finish = _MAP_REDUCE[func]
-    engine = kwargs.get("engine")
     bounds = np.cumsum((0,) + x.chunks[-1])
     name = new_name(f"groupby-{func}")
     part = f"{name}-partial"
@@ -186,7 +235,7 @@ def _map_reduce(flox_reduce: Any, x: Array, by: np.ndarray, groups: np.ndarray,
         for t in range(x.numblocks[-1]):
             pk = (part,) + idx + (t,)
             layer[pk] = Task(pk, _partials, Ref((x.name,) + idx + (t,)),
-                             by[bounds[t]:bounds[t + 1]], flox_reduce, funcs, groups, engine)
+                             by[bounds[t]:bounds[t + 1]], funcs, np.asarray(groups))
             refs.append(Ref(pk))
         key = (name,) + idx + (0,)
         layer[key] = Task(key, _finish_parts, refs, funcs, finish, sample_result.dtype,
