@@ -101,8 +101,8 @@ class _GroupBy:
         try:
             out = call(self._meta_groupby())
         except Exception as exc:
-            raise type(exc)(f"{exc} (raised by pandas on the empty meta of this "
-                            f"group-by; the same call would fail on the data)") from exc
+            raise _annotated(exc, "raised by pandas on the empty meta of this group-by; "
+                                  "the same call would fail on the data") from exc
         return out.iloc[:0] if isinstance(out, (pd.DataFrame, pd.Series)) else out
 
     # -- columns -------------------------------------------------------------------------
@@ -311,8 +311,8 @@ class _GroupBy:
             out = aggregate([chunk(frame, *extra, keys=keys, plan=plan)], keys=keys,
                             plan=plan)
         except Exception as exc:
-            raise type(exc)(f"{exc} (raised by the custom aggregation on the empty "
-                            f"meta of this group-by)") from exc
+            raise _annotated(exc, "raised by the custom aggregation on the empty meta "
+                                  "of this group-by") from exc
         if not self.as_index:
             out = out.reset_index()
         return out.iloc[:0]
@@ -358,6 +358,15 @@ def _series_plan(plan: Plan, column: Any) -> Plan:
     outs = [replace(o, column=o.column if o.how == "size" else column)
             for o in plan.outputs]
     return make_plan(outs, plan.layout, plan.name)
+
+
+def _annotated(exc: Exception, note: str) -> Exception:
+    """The same kind of exception with ``note`` appended (the original when its type
+    cannot be built from a message)."""
+    try:
+        return type(exc)(f"{exc} ({note})")
+    except Exception:
+        return exc
 
 
 def _is_missing(value: Any) -> bool:
