@@ -365,7 +365,7 @@ def _annotated(exc: Exception, note: str) -> Exception:
     cannot be built from a message)."""
     try:
         return type(exc)(f"{exc} ({note})")
-    except Exception:
+    except Exception:  # noqa: BLE001 - any constructor failure keeps the original
         return exc
 
 
