@@ -692,9 +692,21 @@ class Client(GatherScatter, ClusterCalls):
         if self.asynchronous and (self._loop_thread is None or self._on_loop_thread()):
             return self._close()
         try:
-            self.sync(self._close, timeout=timeout or 30)
+            if self.loop is None or self.loop.is_closed() or not self.loop.is_running():
+                self._close_without_loop()  # e.g. the in-process cluster closed first
+            else:
+                self.sync(self._close, timeout=timeout or 30)
         finally:
             self._stop_runner()
+
+    def _close_without_loop(self) -> None:
+        self.status = "closed"
+        _registry._unregister(self)
+        self._give_back_config()
+        for state in list(self._futures.values()):
+            if not state.done():
+                state.status = CANCELLED
+                state.reason = "the client closed"
 
     async def _close(self) -> None:
         if self.status == "closed":

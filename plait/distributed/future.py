@@ -195,6 +195,9 @@ class Future:
         client = self.client
         if client.asynchronous and client._on_loop_thread():
             return self._result_async(timeout)
+        state = self._state
+        if state.done() and state.status != FINISHED:
+            raise state.error_to_raise()  # known here: no need for the (maybe gone) loop
         return client.sync(self._result_async, timeout)
 
     async def _result_async(self, timeout: float | None = None, raiseit: bool = True) -> Any:

@@ -172,3 +172,43 @@ def test_progress_notebook_display_updates_until_done(c, fake_cluster, capsys):
     bar.thread.join(10)
     assert not bar.thread.is_alive()
     assert "5 / 5 done" in bar.last_html and "width:100.0%" in bar.last_html
+
+
+def test_wait_first_exception(c, fake_cluster):
+    slow = _pending(c, fake_cluster, "fe-slow")
+    bad = c.submit(fail, "x")
+    done, not_done = wait([slow, bad], return_when="FIRST_EXCEPTION", timeout=5)
+    assert bad in done and slow in not_done
+
+
+def test_scheduler_going_away_fails_pending_futures_and_close_returns():
+    from fake_cluster import FakeCluster
+
+    from plait.distributed import FutureCancelledError
+
+    cluster = FakeCluster()
+    # Its own loop (an address, not the cluster object): it outlives the scheduler.
+    client = Client(cluster.scheduler_address, set_as_default=False)
+    try:
+        slow = _pending(client, cluster, "gone")
+        cluster.close()
+        with pytest.raises(FutureCancelledError, match="scheduler closed"):
+            slow.result(timeout=10)
+        assert client.status == "closed-by-scheduler"
+    finally:
+        client.close(timeout=10)
+    assert client.status == "closed"
+
+
+def test_client_sharing_a_closed_clusters_loop_still_closes():
+    from fake_cluster import FakeCluster
+
+    import plait
+
+    cluster = FakeCluster()
+    before = plait.config.get("scheduler", None)
+    client = Client(cluster)
+    cluster.close()
+    client.close()
+    assert client.status == "closed"
+    assert plait.config.get("scheduler", None) == before
