@@ -125,3 +125,32 @@ def test_array_annotations_survive_blockwise_fusion():
     assert all(out.get(k, {}).get("retries") == 4 for k in plait.collection.flatten_keys(
         y.__plait_keys__()))
     assert np.array_equal(y.compute(scheduler="sync"), np.full(4, 4.0))
+
+
+@needs_hook
+def test_annotated_retries_and_workers_act_on_a_real_cluster():
+    from plait.distributed import Client, LocalCluster, Variable
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False) as cluster, \
+            Client(cluster, set_as_default=False) as client:
+        attempts = Variable("annotate-attempts", client=client)
+        attempts.set(0)
+
+        def flaky():
+            n = attempts.get() + 1
+            attempts.set(n)
+            if n < 3:
+                raise RuntimeError(f"attempt {n}")
+            return n
+
+        with annotate(retries=2):
+            a = plait.delayed(flaky, pure=False)()
+        assert client.compute(a, sync=True) == 3
+
+        target = sorted(client.nthreads())[1]
+        with annotate(workers=[target]):
+            parts = [plait.delayed(inc)(i) for i in range(4)]
+        persisted = client.persist(parts)  # futures of the parts' own keys
+        assert [p.compute(scheduler=client) for p in persisted] == [1, 2, 3, 4]
+        held = client.who_has()
+        assert [held[p.key] for p in parts] == [[target]] * 4
