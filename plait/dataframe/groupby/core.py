@@ -20,8 +20,9 @@ import pandas as pd
 
 from .kernels import GroupKeys, aggregate, chunk, combine
 from .keys import resolve_keys
+from .reductions import ReductionMethods
 from .spec import SERIES_COLUMN, Output, Plan, make_plan, parse_agg
-from .value_counts import vc_aggregate, vc_chunk, vc_combine
+from .value_counts import vc_chunk, vc_combine_list, vc_finish
 
 __all__ = ["DataFrameGroupBy", "SeriesGroupBy", "groupby"]
 
@@ -59,7 +60,7 @@ def _check_split_out(split_out: Any) -> None:
             f"split_out unset (one output partition)")
 
 
-class _GroupBy:
+class _GroupBy(ReductionMethods):
     """State shared by both group-by kinds; ``selection`` is the chosen column(s)."""
 
     def __init__(self, obj: Any, by: Any = None, level: Any = None, *,
@@ -203,84 +204,6 @@ class _GroupBy:
             return self._selection
         return None
 
-    # -- reductions ----------------------------------------------------------------------
-
-    def sum(self, numeric_only: bool = False, min_count: int = 0, skipna: bool = True,
-            split_every: int | None = None, **kwargs: Any) -> Any:
-        _no_engine(kwargs)
-        return self._simple("sum", lambda g: g.sum(numeric_only=numeric_only,
-                                                    min_count=min_count, skipna=skipna),
-                            numeric_only, split_every, min_count=min_count, skipna=skipna)
-
-    def prod(self, numeric_only: bool = False, min_count: int = 0, skipna: bool = True,
-             split_every: int | None = None) -> Any:
-        return self._simple("prod", lambda g: g.prod(numeric_only=numeric_only,
-                                                      min_count=min_count, skipna=skipna),
-                            numeric_only, split_every, min_count=min_count, skipna=skipna)
-
-    def mean(self, numeric_only: bool = False, skipna: bool = True,
-             split_every: int | None = None, **kwargs: Any) -> Any:
-        _no_engine(kwargs)
-        return self._simple("mean", lambda g: g.mean(numeric_only=numeric_only,
-                                                      skipna=skipna),
-                            numeric_only, split_every, skipna=skipna)
-
-    def min(self, numeric_only: bool = False, min_count: int = -1, skipna: bool = True,
-            split_every: int | None = None, **kwargs: Any) -> Any:
-        _no_engine(kwargs)
-        return self._simple("min", lambda g: g.min(numeric_only=numeric_only,
-                                                    min_count=min_count, skipna=skipna),
-                            numeric_only, split_every, min_count=min_count, skipna=skipna)
-
-    def max(self, numeric_only: bool = False, min_count: int = -1, skipna: bool = True,
-            split_every: int | None = None, **kwargs: Any) -> Any:
-        _no_engine(kwargs)
-        return self._simple("max", lambda g: g.max(numeric_only=numeric_only,
-                                                    min_count=min_count, skipna=skipna),
-                            numeric_only, split_every, min_count=min_count, skipna=skipna)
-
-    def first(self, numeric_only: bool = False, min_count: int = -1, skipna: bool = True,
-              split_every: int | None = None) -> Any:
-        return self._simple("first", lambda g: g.first(numeric_only=numeric_only,
-                                                        min_count=min_count, skipna=skipna),
-                            numeric_only, split_every, min_count=min_count, skipna=skipna)
-
-    def last(self, numeric_only: bool = False, min_count: int = -1, skipna: bool = True,
-             split_every: int | None = None) -> Any:
-        return self._simple("last", lambda g: g.last(numeric_only=numeric_only,
-                                                      min_count=min_count, skipna=skipna),
-                            numeric_only, split_every, min_count=min_count, skipna=skipna)
-
-    def count(self, split_every: int | None = None) -> Any:
-        return self._simple("count", lambda g: g.count(), split_every=split_every)
-
-    def size(self, split_every: int | None = None) -> Any:
-        return self._simple("size", lambda g: g.size(), split_every=split_every)
-
-    def var(self, ddof: int = 1, numeric_only: bool = False, skipna: bool = True,
-            split_every: int | None = None, **kwargs: Any) -> Any:
-        _no_engine(kwargs)
-        return self._simple("var", lambda g: g.var(ddof=ddof, numeric_only=numeric_only,
-                                                    skipna=skipna),
-                            numeric_only, split_every, ddof=ddof, skipna=skipna)
-
-    def std(self, ddof: int = 1, numeric_only: bool = False, skipna: bool = True,
-            split_every: int | None = None, **kwargs: Any) -> Any:
-        _no_engine(kwargs)
-        return self._simple("std", lambda g: g.std(ddof=ddof, numeric_only=numeric_only,
-                                                    skipna=skipna),
-                            numeric_only, split_every, ddof=ddof, skipna=skipna)
-
-    def sem(self, ddof: int = 1, numeric_only: bool = False, skipna: bool = True,
-            split_every: int | None = None) -> Any:
-        return self._simple("sem", lambda g: g.sem(ddof=ddof, numeric_only=numeric_only,
-                                                    skipna=skipna),
-                            numeric_only, split_every, ddof=ddof, skipna=skipna)
-
-    def nunique(self, dropna: bool = True, split_every: int | None = None) -> Any:
-        return self._simple("nunique", lambda g: g.nunique(dropna=dropna),
-                            split_every=split_every, dropna=dropna)
-
     def agg(self, func: Any = None, *args: Any, split_every: int | None = None,
             split_out: int | None = None, shuffle_method: Any = None,
             **kwargs: Any) -> Any:
@@ -401,15 +324,6 @@ def _widen_sums(meta: Any, plan: Plan) -> Any:
     return meta
 
 
-def _no_engine(kwargs: dict) -> None:
-    engine = kwargs.pop("engine", None)
-    kwargs.pop("engine_kwargs", None)
-    if engine not in (None, "cython"):
-        raise NotImplementedError(f"engine={engine!r} is not supported")
-    if kwargs:
-        raise TypeError(f"unexpected keyword arguments {sorted(kwargs)}")
-
-
 def _finish(partials: list, keys: GroupKeys, plan: Plan, meta: Any,
             as_index: bool = True) -> Any:
     result = aggregate(partials, keys=keys, plan=plan, meta=None if not as_index else meta)
@@ -483,7 +397,7 @@ class SeriesGroupBy(_GroupBy):
         keys = self._group_keys()
         frames = [self._input([column]).expr, *self._keys.extra]
         expr = TreeReduce(
-            frames, vc_chunk, _vc_combine_list, _vc_finish, meta,
+            frames, vc_chunk, vc_combine_list, vc_finish, meta,
             split_every=split_every or self.split_every,
             chunk_kwargs={"keys": keys, "column": column, "dropna": dropna},
             aggregate_kwargs={"keys": keys, "normalize": normalize, "sort": sort,
@@ -491,19 +405,3 @@ class SeriesGroupBy(_GroupBy):
                               "meta": meta, "as_index": self.as_index},
             label="groupby-value-counts")
         return new_collection(expr)
-
-
-def _vc_combine_list(parts: list) -> Any:
-    return vc_combine(parts)
-
-
-def _vc_finish(parts: list, meta: Any, as_index: bool = True, **kwargs: Any) -> Any:
-    result = vc_aggregate(parts, **kwargs)
-    if meta is not None and isinstance(meta, pd.Series) and len(meta.index.names) == \
-            len(result.index.names):
-        result.index.names = meta.index.names
-    if not as_index:
-        result = result.reset_index()
-        if len(result.columns) == len(meta.columns):
-            result.columns = meta.columns
-    return result

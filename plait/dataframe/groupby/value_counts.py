@@ -94,3 +94,20 @@ def vc_aggregate(parts: list[pd.Series], keys: GroupKeys, normalize: bool = Fals
     counts.index.names = names
     return counts
 
+
+def vc_combine_list(parts: list) -> Any:
+    """``vc_combine`` with the tree reduction's calling convention."""
+    return vc_combine(parts)
+
+
+def vc_finish(parts: list, meta: Any, as_index: bool = True, **kwargs: Any) -> Any:
+    """``vc_aggregate`` with the meta's index names, and as a frame for as_index=False."""
+    result = vc_aggregate(parts, **kwargs)
+    if meta is not None and isinstance(meta, pd.Series) and len(meta.index.names) == \
+            len(result.index.names):
+        result.index.names = meta.index.names
+    if not as_index:
+        result = result.reset_index()
+        if len(result.columns) == len(meta.columns):
+            result.columns = meta.columns
+    return result
