@@ -53,3 +53,12 @@ def test_custom_errors(pdf):
         df.groupby("s").x.agg(two)
     with pytest.raises(TypeError, match="name must be a str"):
         dd.Aggregation(1, chunk=len, agg=len)
+
+
+def test_custom_under_schedulers(pdf, scheduler):
+    # processes get copies of the Aggregation: partials must not be keyed by identity
+    df = dd.from_pandas(pdf, npartitions=3)
+    assert_eq(df.groupby("s").agg({"y": [custom_mean, "sum"]}),
+              pdf.groupby("s").agg({"y": ["mean", "sum"]}).set_axis(
+                  pd.MultiIndex.from_tuples([("y", "custom_mean"), ("y", "sum")]), axis=1),
+              scheduler=scheduler, check_divisions=False)

@@ -45,19 +45,21 @@ class Aggregation:
     def __repr__(self) -> str:
         return f"Aggregation({self.__name__!r})"
 
-    def __eq__(self, other: object) -> bool:
-        return (isinstance(other, Aggregation) and other.__name__ == self.__name__
-                and other.chunk is self.chunk and other.agg is self.agg
-                and other.finalize is self.finalize)
-
-    def __hash__(self) -> int:
-        return hash((self.__name__, id(self.chunk), id(self.agg), id(self.finalize)))
-
-    def __plait_tokenize__(self) -> Any:
+    def _token(self) -> str:
+        # deterministic over pickling (functions are hashed by their code), so copies
+        # made for other processes compare equal
         from ...tokenize import tokenize
 
-        return ("Aggregation", self.__name__,
-                tokenize(self.chunk, self.agg, self.finalize))
+        return tokenize("Aggregation", self.__name__, self.chunk, self.agg, self.finalize)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Aggregation) and other._token() == self._token()
+
+    def __hash__(self) -> int:
+        return hash(self._token())
+
+    def __plait_tokenize__(self) -> Any:
+        return self._token()
 
 
 def _as_tuple(x: Any) -> tuple:

@@ -136,7 +136,9 @@ def chunk(part: Any, *extra: Any, keys: GroupKeys, plan: Plan) -> dict[str, Any]
     nunique = {}
     for col in plan.nunique_columns:
         nunique[col] = _distinct_pairs(frame[col], key_series, keys.dropna)
-    custom = {(col, agg): custom_chunk(agg, g[col]) for col, agg in plan.custom}
+    # custom partials are keyed by position: Aggregation objects are copied when tasks
+    # travel to other processes, so they are poor dictionary keys
+    custom = {i: custom_chunk(agg, g[col]) for i, (col, agg) in enumerate(plan.custom)}
     return {"wide": wide, "nunique": nunique, "custom": custom}
 
 
@@ -246,8 +248,8 @@ def combine(partials: list[dict[str, Any]], plan: Plan) -> dict[str, Any]:
     wide = _merge_wide(wides, plan, sort=False, observed=True) if plan.partials else None
     nunique = {c: _merge_pairs([p["nunique"][c] for p in partials])
                for c in plan.nunique_columns}
-    custom = {k: custom_merge(k[1], [p["custom"][k] for p in partials])
-              for k in plan.custom}
+    custom = {i: custom_merge(agg, [p["custom"][i] for p in partials])
+              for i, (_, agg) in enumerate(plan.custom)}
     return {"wide": wide, "nunique": nunique, "custom": custom}
 
 
@@ -265,7 +267,7 @@ def aggregate(partials: list[dict[str, Any]], keys: GroupKeys, plan: Plan,
                 columns[o] = _finish(o, wide, positions)
     for o in plan.outputs:
         if o.how == "custom":
-            key = (o.column, o.aggregation)
+            key = plan.custom.index((o.column, o.aggregation))
             merged = custom_merge(o.aggregation, [p["custom"][key] for p in partials],
                                   sort=keys.sort, observed=keys.observed)
             res = custom_finish(o.aggregation, merged)
