@@ -30,6 +30,13 @@ __all__ = [
     "to_timedelta",
 ]
 
+# --- shuffles, joins, reshaping (owned by the shuffle helper) ---
+from .merge import merge, merge_asof  # noqa: E402
+from .reshape import concat, get_dummies, melt, pivot_table  # noqa: E402
+
+__all__ += ["concat", "get_dummies", "melt", "merge", "merge_asof", "pivot_table"]
+# --- end shuffles ---
+
 # --- io (owned by the io helper) ---
 from . import datasets  # noqa: E402
 from .io import read_csv, read_fwf, read_json, read_table, to_csv, to_json  # noqa: E402

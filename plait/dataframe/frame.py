@@ -268,6 +268,42 @@ class DataFrame(FrameBase):
 
         return stats.value_counts(self, *args, **kwargs)
 
+    # -- sorting, joins, reshaping (sorting.py, merge.py, reshape.py) -----------------
+    def set_index(self, other: Any, drop: bool = True, sorted: bool = False,
+                  npartitions: int | None = None, divisions: Any = None,
+                  shuffle_method: str | None = None, **kwargs: Any) -> DataFrame:
+        """Indexed and sorted by ``other`` (see :mod:`plait.dataframe.sorting`)."""
+        from .sorting import set_index
+
+        return set_index(self, other, drop=drop, sorted=sorted, npartitions=npartitions,
+                         divisions=divisions, shuffle_method=shuffle_method, **kwargs)
+
+    def merge(self, right: Any, how: str = "inner", **kwargs: Any) -> DataFrame:
+        """Join with ``right`` like pandas (see :mod:`plait.dataframe.merge`)."""
+        from .merge import merge
+
+        return merge(self, right, how=how, **kwargs)
+
+    def join(self, other: Any, on: Any = None, how: str = "left", lsuffix: str = "",
+             rsuffix: str = "", **kwargs: Any) -> DataFrame:
+        """Join ``other`` on its index (see :mod:`plait.dataframe.merge`)."""
+        from .merge import join
+
+        return join(self, other, on=on, how=how, lsuffix=lsuffix, rsuffix=rsuffix, **kwargs)
+
+    def melt(self, id_vars: Any = None, value_vars: Any = None, var_name: Any = None,
+             value_name: str = "value", col_level: Any = None) -> DataFrame:
+        from .reshape import melt
+
+        return melt(self, id_vars=id_vars, value_vars=value_vars, var_name=var_name,
+                    value_name=value_name, col_level=col_level)
+
+    def pivot_table(self, index: Any = None, columns: Any = None, values: Any = None,
+                    aggfunc: str = "mean") -> DataFrame:
+        from .reshape import pivot_table
+
+        return pivot_table(self, index=index, columns=columns, values=values, aggfunc=aggfunc)
+
     @property
     def loc(self) -> Any:
         from .indexing import LocIndexer

@@ -433,6 +433,48 @@ class FrameBase(_Base):
 
         return sample(self, frac=frac, replace=replace, random_state=random_state, n=n)
 
+    # -- moving rows between partitions (shuffle.py, sorting.py, repartition.py) ---------
+    def shuffle(self, on: Any = None, npartitions: int | None = None,
+                shuffle_method: str | None = None, **kwargs: Any) -> Any:
+        """Rows with equal ``on`` values gathered in one partition (hash shuffle)."""
+        from .shuffle import shuffle
+
+        return shuffle(self, on, npartitions=npartitions, shuffle_method=shuffle_method,
+                       **kwargs)
+
+    def sort_values(self, by: Any = None, ascending: Any = True, na_position: str = "last",
+                    npartitions: int | None = None, shuffle_method: str | None = None,
+                    **kwargs: Any) -> Any:
+        """Sorted by ``by`` (see :mod:`plait.dataframe.sorting`)."""
+        from .sorting import sort_values
+
+        return sort_values(self, by, ascending=ascending, na_position=na_position,
+                           npartitions=npartitions, shuffle_method=shuffle_method, **kwargs)
+
+    def repartition(self, divisions: Any = None, npartitions: int | None = None,
+                    partition_size: Any = None, freq: Any = None, force: bool = False) -> Any:
+        """New partitions (see :mod:`plait.dataframe.repartition`)."""
+        from .repartition import repartition
+
+        return repartition(self, divisions=divisions, npartitions=npartitions,
+                           partition_size=partition_size, freq=freq, force=force)
+
+    def reset_index(self, drop: bool = False) -> Any:
+        """The index as a column (each partition's new index counts from 0)."""
+        from .repartition import reset_index
+
+        return reset_index(self, drop=drop)
+
+    def drop_duplicates(self, subset: Any = None, keep: Any = "first", split_out: Any = True,
+                        shuffle_method: str | None = None, ignore_index: bool = False,
+                        **kwargs: Any) -> Any:
+        """Distinct rows (see :mod:`plait.dataframe.reshape`)."""
+        from .reshape import drop_duplicates
+
+        return drop_duplicates(self, subset=subset, keep=keep, split_out=split_out,
+                               shuffle_method=shuffle_method, ignore_index=ignore_index,
+                               **kwargs)
+
 
 class _UfuncWithKwargs:
     __slots__ = ("kwargs", "ufunc")

@@ -7,13 +7,21 @@ collection to wrap. :func:`stable_hash` and :func:`partition_of` send equal keys
 the same partition in every process.
 """
 
-from .core import METHODS, ShuffleLayer, choose_method, shuffle, split_pieces
+from .core import (
+    METHODS,
+    ShuffleLayer,
+    choose_method,
+    distributed_client_active,
+    shuffle,
+    split_pieces,
+)
 from .hashing import partition_of, stable_hash
 
 __all__ = [
     "METHODS",
     "ShuffleLayer",
     "choose_method",
+    "distributed_client_active",
     "partition_of",
     "shuffle",
     "split_pieces",

@@ -45,7 +45,8 @@ from typing import Any, Callable, Mapping, Sequence
 from .. import config
 from ..graph import Key
 
-__all__ = ["METHODS", "ShuffleLayer", "choose_method", "shuffle", "split_pieces"]
+__all__ = ["METHODS", "ShuffleLayer", "choose_method", "distributed_client_active",
+           "shuffle", "split_pieces"]
 
 #: The shuffle methods plait runs, by the names Dask uses.
 METHODS: tuple[str, ...] = ("tasks", "disk")
@@ -90,6 +91,32 @@ def _check_method(method: str, source: str) -> str:
                      f"{valid}{hint}, e.g. method='tasks'")
 
 
+def distributed_client_active(scheduler: Any = None) -> bool:
+    """Whether ``scheduler`` (default: config ``scheduler``, which a distributed Client
+    sets when it becomes the default) is a plait distributed Client.
+
+    >>> distributed_client_active("threads")
+    False
+    """
+    if scheduler is None:
+        scheduler = config.get("scheduler", None)
+    if scheduler is None or isinstance(scheduler, str) or callable(scheduler):
+        return False
+    module = type(scheduler).__module__ or ""
+    # plait's Client (plait.distributed.client), or any object that runs graphs on
+    # remote workers through a ``get`` method and a scheduler address
+    return module.startswith("plait.distributed") or hasattr(scheduler, "scheduler_address")
+
+
+def _refuse_disk_on_cluster(source: str) -> None:
+    if distributed_client_active():
+        raise ValueError(
+            f"the 'disk' shuffle method ({source}) cannot run on a distributed Client: its "
+            "files live on one machine's local disk, which the other workers cannot read. "
+            "Use shuffle_method='tasks' (or config dataframe.shuffle.method='tasks')"
+        )
+
+
 def choose_method(method: str | None, ninputs: int, noutputs: int,
                   config_keys: Sequence[str] = CONFIG_KEYS) -> str:
     """The shuffle method to use: ``method``, else the configured one, else by size.
@@ -116,11 +143,19 @@ def choose_method(method: str | None, ninputs: int, noutputs: int,
     ValueError: unknown shuffle method 'memory' (given); valid methods are 'tasks', 'disk', e.g. method='tasks'
     """
     if method is not None:
-        return _check_method(method, "given")
+        method = _check_method(method, "given")
+        if method == "disk":
+            _refuse_disk_on_cluster("given")
+        return method
     for key in config_keys:
         value = config.get(key, None)
         if value:
-            return _check_method(value, f"from config {key!r}")
+            method = _check_method(value, f"from config {key!r}")
+            if method == "disk":
+                _refuse_disk_on_cluster(f"from config {key!r}")
+            return method
+    if distributed_client_active():
+        return "tasks"  # a cluster's workers share no disk
     threshold = int(config.get("shuffling.disk-threshold", 10_000))
     return "disk" if ninputs * noutputs > threshold else "tasks"
 

@@ -1,0 +1,380 @@
+"""Joining partitioned frames: ``merge``, ``join`` and ``merge_asof``.
+
+``merge`` picks one of three plans:
+
+- **aligned**: both sides joined on their indexes with known divisions: both are cut
+  at the union of their divisions, then partition i joins partition i (no shuffle);
+- **broadcast**: one side has a single partition (or ``broadcast=True`` and the join
+  type allows it): every partition of the other side joins the whole small side;
+  ``inner`` and ``leftsemi`` can broadcast either side, ``left`` the right side,
+  ``right`` the left side;
+- **hash**: otherwise both sides are hash-shuffled on their keys into the same number
+  of partitions (equal keys meet, see :mod:`plait.dataframe.shuffle`), then joined
+  partition by partition.
+
+``how="leftsemi"`` keeps the left rows whose key appears on the right, with the left
+columns only, each row once. Keys that are missing (NaN/None) match each other, as in
+pandas. The row order within the result follows the plan, not pandas' order; the
+rows themselves are pandas'.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from ..graph import Ref, Task
+from .expr.base import Expr
+from .expr.blockwise import ALL, Blockwise
+from .meta import make_meta
+from .shuffle import HashPartitioner, Shuffle
+
+__all__ = ["Merge", "join", "merge", "merge_asof"]
+
+_HOWS = ("inner", "left", "right", "outer", "leftsemi")
+
+
+def _semi(left: pd.DataFrame, right: pd.DataFrame, left_on: Any, right_on: Any,
+          left_index: bool, right_index: bool) -> pd.DataFrame:
+    lk = left.index.to_frame(index=False) if left_index else left[list(left_on)]
+    rk = right.index.to_frame(index=False) if right_index else right[list(right_on)]
+    rk = rk.drop_duplicates()
+    lk = lk.reset_index(drop=True)
+    lk.columns = range(lk.shape[1])
+    rk = rk.reset_index(drop=True)
+    rk.columns = range(rk.shape[1])
+    if len(lk.columns) == 1:
+        mask = lk[0].isin(rk[0]).to_numpy()
+    else:
+        marked = lk.merge(rk.assign(__hit__=True), how="left", on=list(lk.columns))
+        mask = marked["__hit__"].notna().to_numpy()
+    return left[mask]
+
+
+def merge_parts(left: Any, right: Any, how: str, left_on: Any, right_on: Any,
+                left_index: bool, right_index: bool, suffixes: tuple,
+                indicator: Any) -> pd.DataFrame:
+    """pandas' merge of two partitions (``how="leftsemi"`` included)."""
+    if isinstance(left, pd.Series):
+        left = left.to_frame()
+    if isinstance(right, pd.Series):
+        right = right.to_frame()
+    if how == "leftsemi":
+        return _semi(left, right, left_on, right_on, left_index, right_index)
+    return pd.merge(left, right, how=how, left_on=left_on, right_on=right_on,
+                    left_index=left_index, right_index=right_index, suffixes=suffixes,
+                    indicator=indicator)
+
+
+class Merge(Blockwise):
+    """Partition i of ``left`` merged with partition i of ``right`` (a one-partition
+    side is broadcast to every partition of the other)."""
+
+    _parameters = ("left", "right", "how", "left_on", "right_on", "left_index",
+                   "right_index", "suffixes", "indicator", "keep_divisions")
+
+    @property
+    def label(self) -> str:
+        return "merge"
+
+    def _operation(self) -> Any:
+        return merge_parts
+
+    def _call_args(self) -> tuple:
+        return [self.left, self.right, self.how, self.left_on, self.right_on,
+                self.left_index, self.right_index, self.suffixes, self.indicator], {}
+
+    def _compute_meta(self) -> Any:
+        args, _ = self._call_args()
+        return make_meta(merge_parts(args[0]._meta, args[1]._meta, *args[2:]))
+
+    def _compute_divisions(self) -> tuple:
+        divisions = super()._compute_divisions()
+        return divisions if self.keep_divisions else (None,) * len(divisions)
+
+    def _tree_repr_args(self) -> list:
+        return [f"how={self.how}", f"on={self.left_on or 'index'}"]
+
+
+def _as_frame(obj: Any) -> Any:
+    from .core import to_expr
+    from .creation import from_pandas
+
+    if isinstance(obj, (pd.DataFrame, pd.Series)):
+        return from_pandas(obj, npartitions=1)
+    if not hasattr(to_expr(obj), "_meta"):
+        raise TypeError(f"merge takes plait or pandas DataFrames/Series, got {type(obj).__name__}")
+    return obj
+
+
+def _keys(on: Any) -> list | None:
+    if on is None:
+        return None
+    return list(on) if isinstance(on, (list, tuple)) else [on]
+
+
+def merge(left: Any, right: Any, how: str = "inner", on: Any = None, left_on: Any = None,
+          right_on: Any = None, left_index: bool = False, right_index: bool = False,
+          suffixes: tuple = ("_x", "_y"), indicator: Any = False,
+          npartitions: int | None = None, shuffle_method: str | None = None,
+          broadcast: Any = None, **kwargs: Any) -> Any:
+    """Join ``left`` and ``right`` like :func:`pandas.merge` (see the module docstring
+    for the plans).
+
+    Examples
+    --------
+    >>> import plait.dataframe as dd
+    >>> a = dd.from_pandas(pd.DataFrame({"k": [1, 2, 3, 4], "x": list("abcd")}), npartitions=2)
+    >>> b = dd.from_pandas(pd.DataFrame({"k": [2, 4, 4], "y": [20, 40, 41]}), npartitions=2)
+    >>> a.merge(b, on="k").compute().sort_values(["k", "y"]).y.tolist()
+    [20, 40, 41]
+    """
+    from .core import check_aligned, new_collection, to_expr
+
+    method = kwargs.pop("shuffle", None) or kwargs.pop("method", None) or shuffle_method
+    if kwargs:
+        raise TypeError(f"merge got unexpected arguments {sorted(kwargs)}")
+    if how not in _HOWS:
+        raise ValueError(f"merge: how must be one of {_HOWS}, got {how!r}")
+    left, right = _as_frame(left), _as_frame(right)
+    le, re_ = to_expr(left), to_expr(right)
+    lmeta = le._meta.to_frame() if isinstance(le._meta, pd.Series) else le._meta
+    rmeta = re_._meta.to_frame() if isinstance(re_._meta, pd.Series) else re_._meta
+    if on is not None:
+        if left_on is not None or right_on is not None:
+            raise ValueError("merge: pass on= or left_on=/right_on=, not both")
+        left_on = right_on = on
+    if left_on is None and right_on is None and not left_index and not right_index:
+        common = [c for c in lmeta.columns if c in rmeta.columns]
+        if not common:
+            raise ValueError("merge: no common columns to join on; pass on=, "
+                             "left_on=/right_on= or left_index=/right_index=")
+        left_on = right_on = common
+    left_on, right_on = _keys(left_on), _keys(right_on)
+    for side, keys, meta in (("left", left_on, lmeta), ("right", right_on, rmeta)):
+        missing = [k for k in (keys or []) if k not in meta.columns]
+        if missing:
+            raise KeyError(f"merge: the {side} frame has no column(s) {missing}; its "
+                           f"columns are {list(meta.columns)}")
+    args = dict(how=how, left_on=left_on, right_on=right_on, left_index=left_index,
+                right_index=right_index, suffixes=tuple(suffixes), indicator=indicator)
+    merge_parts(lmeta, rmeta, **args)  # pandas' own errors (key dtypes, ...) first
+
+    # aligned: both on the index with known divisions
+    if left_index and right_index and le.known_divisions and re_.known_divisions:
+        le2, re2 = check_aligned([le, re_], "merge")
+        return new_collection(Merge(le2, re2, *args.values(), True))
+
+    small_right = re_.npartitions == 1 or broadcast is True and how != "outer"
+    small_left = le.npartitions == 1 and re_.npartitions > 1
+    if broadcast is not False:
+        if small_right and how in ("inner", "left", "leftsemi"):
+            return new_collection(Merge(le, _single(re_), *args.values(), False))
+        if small_left and how in ("inner", "right"):
+            return new_collection(Merge(_single(le), re_, *args.values(), False))
+
+    n = npartitions or max(le.npartitions, re_.npartitions)
+    ls = Shuffle(le, HashPartitioner(left_on), n, method)
+    rs = Shuffle(re_, HashPartitioner(right_on), n, method)
+    return new_collection(Merge(ls, rs, *args.values(), False))
+
+
+def _single(expr: Any) -> Any:
+    """``expr`` as one partition (so it is broadcast whole)."""
+    if expr.npartitions == 1:
+        if expr.known_divisions:  # a known-division single partition would be aligned
+            from .repartition import RowSlices
+
+            return RowSlices(expr, [[(0, 0.0, 1.0)]], None)
+        return expr
+    from .repartition import RowSlices
+
+    return RowSlices(expr, [[(i, 0.0, 1.0) for i in range(expr.npartitions)]], None)
+
+
+def join(left: Any, other: Any, on: Any = None, how: str = "left", lsuffix: str = "",
+         rsuffix: str = "", npartitions: int | None = None,
+         shuffle_method: str | None = None, suffixes: Any = None, **kwargs: Any) -> Any:
+    """``left.join(other)``: on ``left``'s index (or its column(s) ``on``) against
+    ``other``'s index.
+
+    >>> import plait.dataframe as dd
+    >>> a = dd.from_pandas(pd.DataFrame({"x": [1, 2]}, index=[0, 1]), npartitions=1)
+    >>> b = pd.DataFrame({"y": [10]}, index=[1])
+    >>> a.join(b).compute().y.tolist()
+    [nan, 10.0]
+    """
+    if suffixes is not None:
+        lsuffix, rsuffix = suffixes
+    if on is None:
+        return merge(left, other, how=how, left_index=True, right_index=True,
+                     suffixes=(lsuffix, rsuffix), npartitions=npartitions,
+                     shuffle_method=shuffle_method, **kwargs)
+    return merge(left, other, how=how, left_on=on, right_index=True,
+                 suffixes=(lsuffix, rsuffix), npartitions=npartitions,
+                 shuffle_method=shuffle_method, **kwargs)
+
+
+# -- merge_asof ---------------------------------------------------------------------------
+
+def _asof_key(part: Any, on: Any) -> pd.Series:
+    return part.index.to_series() if on is None else part[on]
+
+
+def _edge_rows(part: Any, on: Any, by: Any, last: bool) -> Any:
+    """The last (or first) row of ``part`` per ``by`` group (or overall)."""
+    if len(part) == 0:
+        return part
+    if by is None:
+        return part.iloc[-1:] if last else part.iloc[:1]
+    return part[~part.duplicated(subset=by, keep="last" if last else "first")]
+
+
+def _range(part: Any, on: Any) -> pd.DataFrame:
+    k = _asof_key(part, on).dropna()
+    if len(k) == 0:
+        return pd.DataFrame({"lo": k.iloc[:0], "hi": k.iloc[:0], "n": pd.Series([], dtype="int64")})
+    return pd.DataFrame({"lo": [k.iloc[0]], "hi": [k.iloc[-1]], "n": [len(k)]})
+
+
+def _asof_parts(kwargs: dict, on: Any, left: Any, *rights: Any) -> Any:
+    from .core import _concat
+
+    kwargs = dict(kwargs)  # shared by the tasks of every partition
+    right_meta = kwargs.pop("__right_meta")
+    rights = [r for r in rights if len(r)]
+    right = _concat(rights) if rights else None
+    if right is None:
+        right = right_meta
+    else:
+        # candidates come from several partitions: restore global key order
+        right = right.sort_index(kind="stable") if on is None else \
+            right.sort_values(on, kind="stable")
+    return pd.merge_asof(left, right, **kwargs)
+
+
+class MergeAsof(Expr):
+    """Left partition i ``merge_asof``-ed with the right rows it can match: the right
+    partitions overlapping its key range, plus the edge rows (last or first per group)
+    of the right partitions before or after it."""
+
+    _parameters = ("left", "right", "plan", "kwargs", "left_key", "right_key", "by")
+
+    @property
+    def label(self) -> str:
+        return "merge-asof"
+
+    def _compute_meta(self) -> Any:
+        kw = dict(self.kwargs)
+        return make_meta(pd.merge_asof(self.left._meta, self.right._meta, **kw))
+
+    def _compute_divisions(self) -> tuple:
+        return self.left.divisions if self.kwargs.get("left_index") else \
+            (None,) * (self.left.npartitions + 1)
+
+    def _child_needs(self, needed: Any) -> dict:
+        return {self.left._name: ALL, self.right._name: ALL}
+
+    def _layer(self) -> dict:
+        rname = self.right._name
+        tail, head = f"asof-tail-{self._name}", f"asof-head-{self._name}"
+        layer: dict = {}
+        rby = self.by[1] if self.by else None
+        for j in range(self.right.npartitions):
+            layer[(tail, j)] = Task((tail, j), _edge_rows, Ref((rname, j)), self.right_key, rby, True)
+            layer[(head, j)] = Task((head, j), _edge_rows, Ref((rname, j)), self.right_key, rby, False)
+        kw = dict(self.kwargs)
+        kw["__right_meta"] = self.right._meta
+        for i, (before, overlap, after) in enumerate(self.plan):
+            refs = [Ref((tail, j)) for j in before] + [Ref((rname, j)) for j in overlap] + \
+                [Ref((head, j)) for j in after]
+            layer[(self._name, i)] = Task((self._name, i), _asof_parts, kw, self.right_key,
+                                          Ref((self.left._name, i)), *refs)
+        return layer
+
+
+def _ranges(expr: Any, on: Any) -> list:
+    """``(lo, hi)`` of each partition's keys (None for an empty one)."""
+    from .core import new_collection
+    from .expr.blockwise import MapPartitions
+
+    if on is None and expr.known_divisions:
+        d = expr.divisions
+        return [(d[i], d[i + 1]) for i in range(expr.npartitions)]
+    meta = _range(expr._meta, on)
+    parts = new_collection(MapPartitions(_range, expr, meta=meta, clear_divisions=True,
+                                         kwargs={"on": on}, label="key-range"))
+    values = [p for p in parts.to_delayed()]
+    from ..collection import compute
+
+    out = compute(*values)
+    return [(p.lo.iloc[0], p.hi.iloc[0]) if len(p) else None for p in out]
+
+
+def merge_asof(left: Any, right: Any, on: Any = None, left_on: Any = None,
+               right_on: Any = None, left_index: bool = False, right_index: bool = False,
+               by: Any = None, left_by: Any = None, right_by: Any = None,
+               suffixes: tuple = ("_x", "_y"), tolerance: Any = None,
+               allow_exact_matches: bool = True, direction: str = "backward") -> Any:
+    """:func:`pandas.merge_asof` on two frames each sorted by its key (a column, or
+    the index): every left row takes the nearest right row by key (per ``by`` group).
+
+    The key ranges of the partitions are read first (from the divisions when joining
+    on indexes with known divisions); then each left partition is matched against the
+    right partitions that overlap it plus the boundary rows of the others.
+
+    Examples
+    --------
+    >>> import plait.dataframe as dd
+    >>> a = dd.from_pandas(pd.DataFrame({"t": [1, 5, 10]}), npartitions=2)
+    >>> b = dd.from_pandas(pd.DataFrame({"t": [2, 3, 7], "v": [20, 30, 70]}), npartitions=2)
+    >>> merge_asof(a, b, on="t").compute().v.tolist()
+    [nan, 30.0, 70.0]
+    """
+    from .core import new_collection, to_expr
+
+    if direction not in ("backward", "forward", "nearest"):
+        raise ValueError(f"direction must be 'backward', 'forward' or 'nearest', got {direction!r}")
+    left, right = _as_frame(left), _as_frame(right)
+    le, re_ = to_expr(left), to_expr(right)
+    if on is not None:
+        left_on = right_on = on
+    if by is not None:
+        left_by = right_by = by
+    lkey = None if left_index else left_on
+    rkey = None if right_index else right_on
+    if lkey is None and not left_index or rkey is None and not right_index:
+        raise ValueError("merge_asof needs a key on each side: on=, left_on=/right_on= "
+                         "or left_index=/right_index=")
+    kwargs = dict(left_on=left_on if not left_index else None,
+                  right_on=right_on if not right_index else None,
+                  left_index=left_index, right_index=right_index, left_by=left_by,
+                  right_by=right_by, suffixes=tuple(suffixes), tolerance=tolerance,
+                  allow_exact_matches=allow_exact_matches, direction=direction)
+    pd.merge_asof(le._meta, re_._meta, **kwargs)  # pandas' errors at build time
+    lranges, rranges = _ranges(le, lkey), _ranges(re_, rkey)
+    plan = []
+    for lr in lranges:
+        if lr is None:
+            plan.append(((), (), ()))
+            continue
+        lo, hi = lr
+        before, overlap, after = [], [], []
+        for j, rr in enumerate(rranges):
+            if rr is None:
+                continue
+            if rr[1] < lo:
+                before.append(j)
+            elif rr[0] > hi:
+                after.append(j)
+            else:
+                overlap.append(j)
+        if direction == "backward":
+            after = []
+        elif direction == "forward":
+            before = []
+        plan.append((tuple(before), tuple(overlap), tuple(after)))
+    rby = None if right_by is None else (right_by if isinstance(right_by, list) else [right_by])
+    return new_collection(MergeAsof(le, re_, plan, kwargs, lkey, rkey,
+                                    (left_by, rby) if rby else None))

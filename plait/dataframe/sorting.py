@@ -1,0 +1,249 @@
+"""Sorting a partitioned frame: ``set_index`` and ``sort_values``.
+
+Both cut the key's range into ``npartitions`` intervals, move each row to its
+interval's partition with a range shuffle (:mod:`plait.dataframe.shuffle`), and sort
+each partition. The interval boundaries come from approximate quantiles of the key:
+each partition contributes an evenly spaced sample of its sorted values (each sample
+value standing for ``rows / samples`` rows) plus its exact minimum and maximum; the
+weighted samples are merged and cut at equal weights. That pass reads the data once
+before the shuffle (as Dask's does); pass ``divisions=`` to skip it, or
+``sorted=True`` when the data is already sorted by the key (then only per-partition
+minimum and maximum are computed and nothing moves).
+
+Repeated boundary values collapse, so a key with few distinct values yields fewer
+partitions (a single value: one partition). Missing keys go to the last partition.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .expr.blockwise import MapPartitions
+from .shuffle import RangePartitioner, Shuffle
+
+__all__ = ["quantile_divisions", "set_index", "sort_values"]
+
+#: sample values per partition and per output partition for the boundaries
+_SAMPLES_PER_OUTPUT = 20
+_MAX_SAMPLES = 1000
+
+
+def _sample(part: Any, column: Any, k: int) -> pd.DataFrame:
+    """An evenly spaced sample of the sorted non-missing keys, with weights."""
+    s = part.index.to_series() if column is None else (
+        part if isinstance(part, pd.Series) else part[column])
+    s = s.dropna()
+    n = len(s)
+    if n == 0:
+        return pd.DataFrame({"value": s.iloc[:0].to_numpy(), "weight": np.zeros(0)})
+    values = np.sort(s.to_numpy(), kind="stable")
+    take = np.unique(np.linspace(0, n - 1, min(k, n)).round().astype("int64"))
+    take = np.union1d(take, [0, n - 1])
+    w = np.full(len(take), n / len(take))
+    return pd.DataFrame({"value": values[take], "weight": w})
+
+
+def quantile_divisions(samples: pd.DataFrame, npartitions: int) -> tuple:
+    """Boundaries cutting the weighted samples into ``npartitions`` equal weights,
+    with the exact minimum and maximum at the ends; repeated values collapse.
+
+    >>> s = pd.DataFrame({"value": [1, 2, 3, 4, 5, 6], "weight": [1.0] * 6})
+    >>> quantile_divisions(s, 2)
+    (1, 4, 6)
+    >>> quantile_divisions(pd.DataFrame({"value": [7, 7], "weight": [1.0, 1.0]}), 3)
+    (7, 7)
+    """
+    if len(samples) == 0:
+        return (None, None)
+    order = np.argsort(samples["value"].to_numpy(), kind="stable")
+    values = samples["value"].to_numpy()[order]
+    cum = np.cumsum(samples["weight"].to_numpy()[order])
+    total = cum[-1]
+    targets = total * np.arange(1, npartitions) / npartitions
+    inner = values[np.minimum(np.searchsorted(cum, targets, side="left"), len(values) - 1)]
+    bounds = [values[0], *inner, values[-1]]
+    out = [bounds[0]]
+    for b in bounds[1:]:
+        if b > out[-1]:
+            out.append(b)
+    if len(out) == 1:
+        out.append(out[0])
+    return tuple(_plain(b) for b in out)
+
+
+def _plain(x: Any) -> Any:
+    if isinstance(x, np.generic) and not isinstance(x, (np.datetime64, np.timedelta64)):
+        return x.item()
+    if isinstance(x, np.datetime64):
+        return pd.Timestamp(x)
+    if isinstance(x, np.timedelta64):
+        return pd.Timedelta(x)
+    return x
+
+
+def _compute_divisions(expr: Any, column: Any, npartitions: int) -> tuple:
+    from .core import new_collection
+
+    k = min(_MAX_SAMPLES, _SAMPLES_PER_OUTPUT * max(npartitions, 1))
+    dtype = (expr._meta.index.dtype if column is None else
+             (expr._meta.dtype if isinstance(expr._meta, pd.Series) else expr._meta[column].dtype))
+    meta = pd.DataFrame({"value": pd.Series([], dtype=dtype), "weight": pd.Series([], dtype="f8")})
+    samples = new_collection(MapPartitions(_sample, expr, meta=meta, clear_divisions=True,
+                                           kwargs={"column": column, "k": k},
+                                           label="quantile-sample")).compute()
+    if isinstance(samples["value"].dtype, pd.CategoricalDtype):
+        raise NotImplementedError("sorting by a categorical column is not supported; "
+                                  "sort by its codes (s.cat.codes) or its values "
+                                  "(astype(str)) instead")
+    return quantile_divisions(samples, npartitions)
+
+
+def _check_key(meta: Any, column: Any, what: str) -> None:
+    if isinstance(meta, pd.DataFrame) and column not in meta.columns:
+        raise KeyError(f"{what}: no column {column!r}; the columns are {list(meta.columns)}")
+    dtype = meta[column].dtype if isinstance(meta, pd.DataFrame) else meta.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        raise NotImplementedError(
+            f"{what}: sorting by the categorical column {column!r} is not supported; "
+            f"sort by df[{column!r}].cat.codes or df[{column!r}].astype(str) instead")
+
+
+# -- set_index -------------------------------------------------------------------------
+
+def _set_index_part(part: pd.DataFrame, column: Any, drop: bool, sort: bool) -> pd.DataFrame:
+    out = part.set_index(column, drop=drop)
+    if sort:
+        out = out.sort_index(kind="stable", na_position="last")
+    return out
+
+
+def _minmax(part: Any, column: Any) -> pd.DataFrame:
+    s = part[column].dropna()
+    if len(s) == 0:
+        return pd.DataFrame({"lo": part[column].iloc[:0], "hi": part[column].iloc[:0]})
+    return pd.DataFrame({"lo": [s.min()], "hi": [s.max()]})
+
+
+def set_index(df: Any, other: Any, drop: bool = True, sorted: bool = False,
+              npartitions: int | None = None, divisions: Any = None,
+              shuffle_method: str | None = None, **kwargs: Any) -> Any:
+    """``df`` indexed by column ``other``, sorted, with known divisions.
+
+    Examples
+    --------
+    >>> import plait.dataframe as dd
+    >>> pdf = pd.DataFrame({"k": [3, 1, 2, 5, 4], "v": list("abcde")})
+    >>> out = dd.from_pandas(pdf, npartitions=2).set_index("k")
+    >>> out.compute().v.tolist(), out.known_divisions
+    (['b', 'c', 'a', 'e', 'd'], True)
+    """
+    from .core import new_collection, to_expr
+
+    method = kwargs.pop("shuffle", None) or kwargs.pop("method", None) or shuffle_method
+    kwargs.pop("compute", None)
+    kwargs.pop("partition_size", None)
+    if kwargs:
+        raise TypeError(f"set_index got unexpected arguments {sorted(kwargs)}")
+    expr = to_expr(df)
+    if hasattr(other, "_expr") or isinstance(other, pd.Series):
+        name = getattr(other, "name", None) or "__index__"
+        df = df.assign(**{name: other})
+        return set_index(df, name, drop=True, sorted=sorted, npartitions=npartitions,
+                         divisions=divisions, shuffle_method=method)
+    if isinstance(other, (list, tuple)):
+        if len(other) != 1:
+            raise NotImplementedError("set_index takes one column; a MultiIndex is not "
+                                      "supported on partitioned frames")
+        other = other[0]
+    _check_key(expr._meta, other, "set_index")
+    meta = _set_index_part(expr._meta, other, drop, False)
+    if sorted:
+        if divisions is None:
+            mm = new_collection(MapPartitions(
+                _minmax, expr, meta=_minmax(expr._meta, other), clear_divisions=True,
+                kwargs={"column": other}, label="minmax")).compute()
+            if len(mm) != expr.npartitions or (mm.lo.iloc[1:].to_numpy() < mm.hi.iloc[:-1].to_numpy()).any():
+                divisions = (None,) * (expr.npartitions + 1)
+            else:
+                divisions = tuple(_plain(x) for x in [*mm.lo.tolist(), mm.hi.iloc[-1]])
+        return new_collection(MapPartitions(
+            _set_index_part, expr, meta=meta, divisions=tuple(divisions),
+            kwargs={"column": other, "drop": drop, "sort": False}, label="set-index"))
+    if divisions is None:
+        divisions = _compute_divisions(expr, other, npartitions or expr.npartitions)
+        if divisions == (None, None):  # no keys at all
+            return new_collection(MapPartitions(
+                _set_index_part, expr, meta=meta, clear_divisions=True,
+                kwargs={"column": other, "drop": drop, "sort": True}, label="set-index"))
+    divisions = tuple(divisions)
+    if list(divisions) != sorted_list(divisions):
+        raise ValueError(f"set_index: divisions must be sorted, got {divisions}")
+    shuffled = Shuffle(expr, RangePartitioner(other, divisions), len(divisions) - 1, method)
+    return new_collection(MapPartitions(
+        _set_index_part, shuffled, meta=meta, divisions=divisions,
+        kwargs={"column": other, "drop": drop, "sort": True}, label="set-index"))
+
+
+def sorted_list(values: Any) -> list:
+    import builtins
+
+    return builtins.sorted(values)
+
+
+# -- sort_values -----------------------------------------------------------------------
+
+def _sort_part(part: Any, by: Any, ascending: Any, na_position: str) -> Any:
+    if isinstance(part, pd.Series):
+        return part.sort_values(ascending=ascending, na_position=na_position, kind="stable")
+    return part.sort_values(by, ascending=ascending, na_position=na_position, kind="stable")
+
+
+def sort_values(df: Any, by: Any = None, ascending: Any = True, na_position: str = "last",
+                npartitions: int | None = None, shuffle_method: str | None = None,
+                **kwargs: Any) -> Any:
+    """``df`` sorted by ``by`` (one column or a list), in the order pandas' stable sort
+    gives; the rows are range-partitioned on the first column.
+
+    Examples
+    --------
+    >>> import plait.dataframe as dd
+    >>> pdf = pd.DataFrame({"x": [3, 1, 2, 1], "y": [1, 2, 3, 4]})
+    >>> dd.from_pandas(pdf, npartitions=2).sort_values(["x", "y"], ascending=[True, False]).compute().y.tolist()
+    [4, 2, 3, 1]
+    """
+    from .core import new_collection, to_expr
+
+    method = kwargs.pop("shuffle", None) or kwargs.pop("method", None) or shuffle_method
+    if kwargs:
+        raise TypeError(f"sort_values got unexpected arguments {sorted(kwargs)}")
+    if na_position not in ("first", "last"):
+        raise ValueError(f"na_position must be 'first' or 'last', got {na_position!r}")
+    expr = to_expr(df)
+    series = isinstance(expr._meta, pd.Series)
+    by_list = [expr._meta.name] if series else ([by] if not isinstance(by, (list, tuple)) else list(by))
+    asc = list(ascending) if isinstance(ascending, (list, tuple)) else [bool(ascending)] * len(by_list)
+    if len(asc) != len(by_list):
+        raise ValueError(f"sort_values: ascending has {len(asc)} values for {len(by_list)} "
+                         "columns; give one per column")
+    if not series:
+        for b in by_list:
+            _check_key(expr._meta, b, "sort_values")
+    first = "__value__" if series else by_list[0]
+    n = npartitions or expr.npartitions
+    sort_kw = {"by": None if series else by_list,
+               "ascending": asc[0] if series else asc, "na_position": na_position}
+    if expr.npartitions == 1 and n == 1:
+        return new_collection(MapPartitions(_sort_part, expr, meta=expr._meta,
+                                            clear_divisions=True, kwargs=sort_kw,
+                                            label="sort-values"))
+    divisions = _compute_divisions(expr, first, n)
+    if divisions == (None, None):
+        divisions = (0, 0)
+    part = RangePartitioner(first, divisions, asc[0], na_position)
+    shuffled = Shuffle(expr, part, len(divisions) - 1, method)
+    return new_collection(MapPartitions(_sort_part, shuffled, meta=expr._meta,
+                                        clear_divisions=True, kwargs=sort_kw,
+                                        label="sort-values"))
