@@ -8,17 +8,26 @@ plait users have two choices:
   are opened one after another (only their metadata is read; the data stay lazy in
   plait arrays), which is fast for tens of files;
 - ``plait.array.xarray_open.open_mfdataset(files, ..., parallel=True)``: the same
-  arguments, with each file opened (and ``preprocess`` applied) as a plait task, on
-  plait's threads by default, then combined exactly as xarray combines them.
+  arguments, with each file opened (and ``preprocess`` applied) as a plait task, then
+  combined by xarray's ``combine_nested``/``combine_by_coords``. On threads (the
+  default) netCDF/HDF5 files are opened one at a time, since those libraries are not
+  thread-safe; ``scheduler="processes"`` (or a Client) opens them in parallel.
 """
 
 from __future__ import annotations
 
 import glob
 import os
+import threading
 from typing import Any, Callable
 
 __all__ = ["open_mfdataset"]
+
+#: Opening a file reads its metadata through the netCDF-C/HDF5 libraries, which are not
+#: thread-safe and which xarray locks only around some of those calls: opens of such
+#: files in one process take turns (processes and a Client still open in parallel).
+_LIBRARY_OPEN_LOCK = threading.Lock()
+_THREAD_SAFE_ENGINES = ("zarr", "scipy")
 
 _COMBINE_KEYWORDS = ("compat", "data_vars", "coords", "join", "combine_attrs")
 
@@ -35,7 +44,11 @@ def _expand(paths: Any) -> list:
 def _open_one(path: Any, preprocess: Callable | None, open_kwargs: dict) -> Any:
     import xarray as xr
 
-    ds = xr.open_dataset(path, **open_kwargs)
+    if open_kwargs.get("engine") in _THREAD_SAFE_ENGINES:
+        ds = xr.open_dataset(path, **open_kwargs)
+    else:
+        with _LIBRARY_OPEN_LOCK:
+            ds = xr.open_dataset(path, **open_kwargs)
     return preprocess(ds) if preprocess is not None else ds
 
 
@@ -58,8 +71,10 @@ def open_mfdataset(paths: Any, chunks: Any = None, concat_dim: Any = None,
     ``paths`` is a glob string or a (nested, for ``combine="nested"``) list of paths;
     ``compat``, ``data_vars``, ``coords``, ``join`` and ``combine_attrs`` go to
     xarray's combine step, every other keyword to ``xarray.open_dataset``.
-    ``scheduler`` runs the opening tasks (threads by default: opening a file mostly
-    waits on the netCDF/HDF5 library, which xarray guards with its own lock).
+    ``scheduler`` runs the opening tasks (threads by default). The netCDF-C and HDF5
+    libraries are not thread-safe, so threads of one process open such files one at a
+    time (``preprocess`` still runs in parallel); zarr stores open in parallel on
+    threads, and ``scheduler="processes"`` or a Client opens netCDF files in parallel.
 
     >>> import numpy as np, xarray as xr, tempfile, os
     >>> d = tempfile.mkdtemp()

@@ -62,9 +62,11 @@ def test_open_mfdataset_lazy_read(files, expected, scheduler):
         ds.close()
 
 
-def test_parallel_open_through_plait(files, expected):
+@pytest.mark.parametrize("scheduler", ["threads", "processes"])
+def test_parallel_open_through_plait(files, expected, scheduler):
     ds = open_mfdataset(files, concat_dim="ensemble_member", combine="nested",
-                        data_vars=["tos"], engine="netcdf4", chunks={"time": 5})
+                        data_vars=["tos"], engine="netcdf4", chunks={"time": 5},
+                        scheduler=scheduler)
     try:
         assert isinstance(ds.tos.data, pa.Array)
         xr.testing.assert_allclose(ds.tos.compute(), expected.tos)
