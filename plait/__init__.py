@@ -4,6 +4,7 @@
 """
 
 from . import config, local, multiprocessing, threaded
+from .annotations import annotate
 from .callbacks import Callback
 from .collection import compute, is_collection, is_dask_collection, optimize, persist
 from .delayed import Delayed, delayed
@@ -18,6 +19,7 @@ __all__ = [
     "Callback",
     "Delayed",
     "__version__",
+    "annotate",
     "compute",
     "config",
     "delayed",

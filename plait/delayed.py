@@ -20,6 +20,7 @@ import types
 import weakref
 from typing import Any, Callable, Mapping
 
+from . import annotations as _annotations
 from . import config
 from .collection import CollectionMethods, flatten_keys, is_collection
 from .graph import Data, Node, Ref, Task, convert_graph, cull, is_key
@@ -262,6 +263,8 @@ def _init(self: Delayed, key: Any, node: Node | None, deps: tuple, length: int |
     _set(self, "_deps", deps)
     _set(self, "_length", length)
     _set(self, "_graph", graph)
+    if _annotations._current is not None:  # inside plait.annotate(...)
+        _annotations.note(self, (key,) if node is not None else (graph or ()))
 
 
 # Users write ``delayed(f)(x)`` inside loops: hash each function once, not per call.

@@ -19,6 +19,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from .. import annotations as _annotations
 from ..collection import LayeredCollection, flatten_keys
 from ..delayed import Delayed, _unique
 from ..graph import Data, Ref, Task, convert_graph, cull, fuse_linear
@@ -178,6 +179,8 @@ class Array(LayeredCollection):
         self._dtype = np.dtype(dtype) if dtype is not None else np.dtype(float)
         self._layer = convert_graph(dsk)
         self._deps = tuple(deps)
+        if _annotations._current is not None:  # inside plait.annotate(...)
+            _annotations.note(self, self._layer)
 
     # -- metadata ----------------------------------------------------------------------
     @property

@@ -21,6 +21,7 @@ import math
 import operator
 from typing import Any, Callable, Iterable, Iterator
 
+from .. import annotations as _annotations
 from ..collection import LayeredCollection, is_collection
 from ..delayed import Delayed, _unique, delayed
 from ..graph import Ref, Task, convert_graph
@@ -115,6 +116,8 @@ class Bag(LayeredCollection):
         self.name = name
         self.npartitions = npartitions
         self._layer = convert_graph(dsk)
+        if _annotations._current is not None:  # inside plait.annotate(...)
+            _annotations.note(self, self._layer)
         self._deps = tuple(deps)
 
     # -- collection protocol -----------------------------------------------------------
@@ -513,6 +516,8 @@ class Item(LayeredCollection):
     def __init__(self, dsk: dict, key: Any, deps: tuple = ()):
         self.key = key
         self._layer = convert_graph(dsk)
+        if _annotations._current is not None:  # inside plait.annotate(...)
+            _annotations.note(self, self._layer)
         self._deps = tuple(deps)
 
     def __plait_keys__(self) -> list:
