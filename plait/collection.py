@@ -399,6 +399,8 @@ def persist(*args: Any, traverse: bool = True, optimize_graph: bool = True,
     collections, repack = unpack_collections(*args, traverse=traverse)
     if not collections:
         return args
+    if scheduler is None:  # a default distributed Client persists on its cluster
+        scheduler = config.get("scheduler", None)
     persist_method = getattr(scheduler, "persist", None) if scheduler is not None else None
     if persist_method is not None and not isinstance(scheduler, str):
         return repack(list(persist_method(collections, **kwargs)))

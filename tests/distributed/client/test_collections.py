@@ -147,3 +147,13 @@ def test_bad_address_type():
 def test_unreachable_scheduler_says_so():
     with pytest.raises(OSError, match="could not connect"):
         Client("tcp://127.0.0.1:1", timeout=0.5)
+
+
+def test_method_persist_uses_the_default_client(c):
+    # x.persist() with a default Client returns a collection backed by futures on the
+    # cluster, as client.persist(x) does, rather than computing locally.
+    total = _delayed_graph()
+    p = total.persist()
+    (node,) = p.__plait_graph__().values()
+    assert isinstance(node.value, Future)
+    assert p.compute() == total.compute(scheduler="sync")
