@@ -143,32 +143,35 @@ def _partials(block: np.ndarray, by: np.ndarray, funcs: tuple, groups: np.ndarra
     starts = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]]) \
         if len(order) else np.zeros(0, dtype=np.intp)
     seen = sorted_codes[starts]
-    picked = rows[order]
+    sizes = np.diff(np.r_[starts, len(order)])
+    picked = rows[order]  # a copy, rows sorted by group: safe to change in place
+    nan = np.isnan(picked) if picked.dtype.kind in "fc" and (
+        "count" in funcs or any(f.startswith("nan") for f in funcs)) else None
     out = {}
-    for f in funcs:
-        if f in _SUMS:
-            if f == "count_all":
-                data = np.ones(picked.shape, dtype=np.int64)
-            elif f == "count":
-                data = (~np.isnan(picked)).astype(np.int64) if picked.dtype.kind in "fc" \
-                    else np.ones(picked.shape, dtype=np.int64)
-            elif f == "nansum" and picked.dtype.kind in "fc":
-                data = np.where(np.isnan(picked), 0, picked)
-            else:
-                data = picked
-            reduce, fill = np.add, 0
-        elif f in ("max", "nanmax"):
-            data, reduce = picked, (np.fmax if f == "nanmax" else np.maximum)
-            fill = _lowest(picked.dtype, f)
+    for f in funcs:  # the NaN mask is taken before nansum zeroes NaNs in place
+        fill: Any = 0
+        if f == "count_all":
+            part = np.zeros((len(groups),) + rows.shape[1:], dtype=np.int64)
+            part[seen] = sizes.reshape((-1,) + (1,) * (rows.ndim - 1))
+            out[f] = part
+            continue
+        if f == "count":
+            data = ~nan if nan is not None else np.ones(picked.shape, dtype=bool)
+            reduce, dtype = np.add, np.dtype(np.int64)
+        elif f in ("sum", "nansum"):
+            if f == "nansum" and nan is not None:
+                picked[nan] = 0
+            data, reduce = picked, np.add
+            dtype = picked.dtype
+            if dtype.kind in "biu":
+                dtype = np.dtype(np.uint64 if dtype.kind == "u" else np.int64)
         else:
-            data, reduce = picked, (np.fmin if f == "nanmin" else np.minimum)
-            fill = _lowest(picked.dtype, f)
-        dtype = data.dtype
-        if f in ("sum", "nansum") and dtype.kind in "biu":
-            dtype = np.dtype(np.int64) if dtype.kind != "u" else np.dtype(np.uint64)
+            reduce = ({"max": np.maximum, "nanmax": np.fmax, "min": np.minimum,
+                       "nanmin": np.fmin})[f]
+            data, dtype, fill = picked, picked.dtype, _lowest(picked.dtype, f)
         part = np.full((len(groups),) + rows.shape[1:], fill, dtype=dtype)
         if len(order):
-            part[seen] = reduce.reduceat(data.astype(dtype, copy=False), starts, axis=0)
+            part[seen] = reduce.reduceat(data, starts, axis=0, dtype=dtype)
         out[f] = part
     return out
 
