@@ -66,7 +66,7 @@ def test_config_scheduler_and_executor(pair):
         lazy.a.compute(scheduler="nonsense")
 
 
-def test_distributed_client_as_default(pair):
+def test_distributed_client_as_default(pair, tmp_path):
     distributed = pytest.importorskip("plait.distributed")
     Client = getattr(distributed, "Client", None)
     if Client is None:
@@ -79,3 +79,11 @@ def test_distributed_client_as_default(pair):
         gb = lazy.a.groupby("x")
         xr.testing.assert_allclose((gb - gb.mean()).compute(),
                                    ds.a.groupby("x") - ds.a.groupby("x").mean())
+        # Writes with the Client as default: zarr chunks by the workers, netCDF here.
+        if pytest.importorskip("zarr"):
+            lazy.to_zarr(tmp_path / "c.zarr")
+            xr.testing.assert_identical(xr.open_zarr(tmp_path / "c.zarr").compute(), ds)
+        pytest.importorskip("netCDF4")
+        lazy.to_netcdf(tmp_path / "c.nc")
+        with xr.open_dataset(tmp_path / "c.nc") as back:
+            xr.testing.assert_identical(back.compute(), ds)
