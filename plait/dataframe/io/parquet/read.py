@@ -1,0 +1,433 @@
+"""``read_parquet``: one partition per file or per run of row groups, read with PyArrow.
+
+Planning opens every file's footer once (the graph-building process, not the tasks):
+its schema gives ``meta``, its row-group statistics let ``filters=`` drop whole pieces
+before any task exists and give ``divisions`` with ``calculate_divisions=True``. A
+task reads only the columns and row groups its query needs: the optimizer hands it a
+narrowed ``columns`` list and the simple row filters written after ``read_parquet``
+(``df[df.x > 0]``, ``query``-free comparisons, ``isin``); row groups whose statistics
+rule the filter out are never read, and the rows read are filtered with the same
+pandas comparisons as the filter step (``filters_exact``), so that step disappears.
+
+Folders are searched recursively; ``key=value`` folder names (hive partitioning) become
+categorical columns, which filters also prune without opening the files.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from ....utils.sizes import parse_bytes
+from .filters import as_dnf, may_match, rows_matching
+
+__all__ = ["ParquetPiece", "ParquetReader", "read_parquet"]
+
+
+@dataclass(frozen=True)
+class ParquetPiece:
+    """Row groups ``row_groups`` (None: all) of the file ``path``, with the file's hive
+    ``partition`` values and the merged statistics of those row groups."""
+
+    fs: Any
+    path: str
+    row_groups: tuple | None
+    partition: tuple = ()
+    version: Any = None
+    stats: Any = field(default=None, compare=False)
+
+    def __plait_tokenize__(self) -> Any:
+        return (str(getattr(self.fs, "protocol", None)), self.path, self.row_groups,
+                self.partition, self.version)
+
+    def __repr__(self) -> str:
+        groups = "" if self.row_groups is None else f", row_groups={list(self.row_groups)}"
+        return f"ParquetPiece({self.path!r}{groups})"
+
+
+# -- files ---------------------------------------------------------------------------------
+
+def _is_data_file(path: str) -> bool:
+    name = path.rstrip("/").rsplit("/", 1)[-1]
+    return not name.startswith(("_", ".")) and not name.endswith(".crc")
+
+
+def _expand(urlpath: Any, storage_options: dict | None) -> list:
+    """``(fs, path, root, version)`` for each data file ``urlpath`` names (files, globs,
+    folders searched recursively, lists of those)."""
+    from fsspec.core import url_to_fs
+
+    from ..files import _version
+
+    patterns = list(urlpath) if isinstance(urlpath, (list, tuple)) else [urlpath]
+    if not patterns:
+        raise ValueError("read_parquet needs at least one path; got an empty list")
+    out = []
+    for pattern in patterns:
+        fs, path = url_to_fs(os.fspath(pattern), **(storage_options or {}))
+        if any(c in path for c in "*?["):
+            found = fs.glob(path, detail=True)
+            files = sorted(p for p, i in found.items() if i.get("type") != "directory")
+            if not files:
+                raise FileNotFoundError(f"read_parquet: no files match {pattern!r}")
+            for p in files:
+                out.append((fs, p, p.rsplit("/", 1)[0], _version(found[p])))
+            continue
+        if not fs.exists(path):
+            raise FileNotFoundError(f"read_parquet: no such file or folder: {pattern!r}")
+        if fs.isdir(path):
+            found = fs.find(path, detail=True)
+            root = path.rstrip("/")
+            files = sorted(p for p in found if _is_data_file(p)
+                           and not any(s.startswith(("_", ".")) for s in
+                                       p[len(root):].strip("/").split("/")[:-1]))
+            if not files:
+                raise FileNotFoundError(f"read_parquet: the folder {pattern!r} holds no "
+                                        "data files")
+            out.extend((fs, p, root, _version(found[p])) for p in files)
+        else:
+            out.append((fs, path, path.rsplit("/", 1)[0], _version(fs.info(path))))
+    return out
+
+
+def _hive(root: str, path: str) -> dict:
+    """``key=value`` folder names between ``root`` and ``path``."""
+    rel = path[len(root):].strip("/").split("/")[:-1]
+    return dict(s.split("=", 1) for s in rel if "=" in s)
+
+
+def _typed(values: list) -> list:
+    """Hive values as ints or floats where they all read as such (as pyarrow does)."""
+    for kind in (int, float):
+        try:
+            return [kind(v) for v in values]
+        except ValueError:
+            continue
+    return values
+
+
+# -- statistics ----------------------------------------------------------------------------
+
+def _group_stats(rg: Any) -> dict:
+    """``{column: (min, max, nulls, rows)}`` of one row group (None where unknown)."""
+    out = {}
+    for j in range(rg.num_columns):
+        col = rg.column(j)
+        name = col.path_in_schema
+        if "." in name:
+            continue  # nested fields: no pushdown
+        st = col.statistics
+        if st is None:
+            out[name] = None
+            continue
+        nulls = st.null_count if st.has_null_count else None
+        lo, hi = (st.min, st.max) if st.has_min_max else (None, None)
+        out[name] = (lo, hi, nulls, rg.num_rows)
+    return out
+
+
+def _merge_stats(stats: list) -> dict:
+    out: dict = {}
+    for s in stats:
+        for name, st in s.items():
+            if name not in out:
+                out[name] = st
+                continue
+            old = out[name]
+            if old is None or st is None:
+                out[name] = None
+                continue
+            nulls = None if old[2] is None or st[2] is None else old[2] + st[2]
+            if old[0] is None or st[0] is None:
+                lo = hi = None
+                if old[0] is not None or st[0] is not None or nulls != old[3] + st[3]:
+                    out[name] = (None, None, None, old[3] + st[3])  # mixed: unknown
+                    continue
+            else:
+                lo, hi = min(old[0], st[0]), max(old[1], st[1])
+            out[name] = (lo, hi, nulls, old[3] + st[3])
+    return out
+
+
+# -- turning a table into the partition ------------------------------------------------------
+
+def _without_index_metadata(table: Any) -> Any:
+    """``table`` whose pandas metadata names no index: index columns come back as plain
+    columns (with dtypes restored), and the reader sets the index it was asked for."""
+    md = table.schema.metadata
+    if not md or b"pandas" not in md:
+        return table
+    info = json.loads(md[b"pandas"])
+    info["index_columns"] = []
+    return table.replace_schema_metadata({**md, b"pandas": json.dumps(info).encode()})
+
+
+class ParquetReader:
+    """Makes a partition from a :class:`ParquetPiece` (see the module docstring)."""
+
+    supports_filters = True
+    filters_exact = True  # rows are filtered with the filter step's own comparisons
+
+    def __init__(self, file_columns: list, index_fields: list, index_names: list,
+                 renames: dict, categories: dict, dnf: list | None, meta: Any):
+        self.file_columns = file_columns      # columns in the files, by field name
+        self.index_fields = index_fields      # fields that become the index
+        self.index_names = index_names        # the index's level names
+        self.renames = renames                # field name -> column name (pandas index)
+        self.categories = categories          # hive key -> its categorical dtype
+        self.dnf = dnf                        # read_parquet(filters=), OR of ANDs
+        self.meta = meta
+
+    __name__ = "read_parquet"
+
+    def __plait_tokenize__(self) -> Any:
+        return ("parquet-reader", self.file_columns, self.index_fields, self.index_names,
+                sorted(self.renames.items()), sorted(self.categories), repr(self.dnf))
+
+    def __repr__(self) -> str:
+        return "read_parquet"
+
+    def _dnf(self, filters: list | None) -> list | None:
+        if not filters:
+            return self.dnf
+        if not self.dnf:
+            return [list(filters)]
+        return [conj + list(filters) for conj in self.dnf]
+
+    def __call__(self, piece: ParquetPiece, columns: list | None = None,
+                 filters: list | None = None) -> pd.DataFrame:
+        import pyarrow.parquet as pq
+
+        dnf = self._dnf(filters)
+        partition = dict(piece.partition)
+        want = list(self.meta.columns) if columns is None else list(columns)
+        used = set(want) | set(self.index_fields)
+        for conj in dnf or ():
+            used |= {c for c, _, _ in conj}
+        back = {v: k for k, v in self.renames.items()}
+        fields = [f for f in self.file_columns
+                  if f in used or back.get(f) in used or self.renames.get(f) in used]
+        table = None
+        if piece.stats is None or may_match(piece.stats, partition, dnf):
+            with piece.fs.open(piece.path, "rb") as f:
+                pf = pq.ParquetFile(f)
+                groups = range(pf.num_row_groups) if piece.row_groups is None \
+                    else piece.row_groups
+                keep = [g for g in groups
+                        if may_match(_group_stats(pf.metadata.row_group(g)), partition, dnf)]
+                if keep:
+                    table = pf.read_row_groups(keep, columns=fields)
+                else:
+                    table = pf.schema_arrow.empty_table().select(fields)
+        return self.frame(table, fields, partition, dnf, want)
+
+    def frame(self, table: Any, fields: list, partition: dict, dnf: list | None,
+              want: list) -> pd.DataFrame:
+        """The partition from an arrow ``table`` (None: nothing matched)."""
+        if table is None:
+            return self.meta[want].copy()
+        df = _without_index_metadata(table).to_pandas()
+        n = len(df)
+        for key, dtype in self.categories.items():
+            value = partition.get(key)
+            df[key] = pd.Categorical([value] * n, dtype=dtype)
+        if dnf:
+            df = df[rows_matching(df.rename(columns=self.renames), dnf).to_numpy()]
+        if self.index_fields:
+            df = df.set_index(self.index_fields)
+            df.index.names = self.index_names
+        else:
+            df = df.reset_index(drop=True)
+        df = df.rename(columns=self.renames)
+        return df[want]
+
+
+# -- planning -------------------------------------------------------------------------------
+
+def _pieces_of(fs: Any, path: str, md: Any, partition: tuple, version: Any,
+               split_row_groups: Any, blocksize: int | None) -> list:
+    n = md.num_row_groups
+    stats = [_group_stats(md.row_group(g)) for g in range(n)]
+    if split_row_groups is False or n <= 1:
+        runs = [list(range(n))]
+    elif split_row_groups is True:
+        runs = [[g] for g in range(n)]
+    elif isinstance(split_row_groups, int):
+        runs = [list(range(g, min(n, g + split_row_groups)))
+                for g in range(0, n, split_row_groups)]
+    else:  # "infer"/"adaptive": runs of row groups of about blocksize bytes
+        runs, run, size = [], [], 0
+        for g in range(n):
+            run.append(g)
+            size += md.row_group(g).total_byte_size
+            if blocksize is not None and size >= blocksize:
+                runs.append(run)
+                run, size = [], 0
+        if run:
+            runs.append(run)
+    whole = len(runs) == 1
+    out = []
+    for run in runs:
+        merged = _merge_stats([stats[g] for g in run]) if run else {}
+        rows = sum(md.row_group(g).num_rows for g in run)
+        out.append((ParquetPiece(fs, path, None if whole else tuple(run), partition,
+                                 version, merged), rows))
+    return out
+
+
+def _index_info(schema: Any, index: Any) -> tuple[list, list, dict]:
+    """(index fields, index names, {field: column name}) for ``index=``."""
+    pandas_md = schema.pandas_metadata or {}
+    names = {c.get("field_name", c.get("name")): c.get("name")
+             for c in pandas_md.get("columns", [])}
+    stored = [c for c in pandas_md.get("index_columns", []) if isinstance(c, str)]
+    renames = {f: (names.get(f) if names.get(f) is not None else f)
+               for f in stored if f != names.get(f)}
+    if index is None:
+        return stored, [names.get(f) for f in stored], \
+            {f: n for f, n in renames.items() if f not in stored}
+    if index is False:
+        return [], [], {f: n for f, n in renames.items()}
+    wanted = [index] if isinstance(index, str) else list(index)
+    back = {n: f for f, n in renames.items()}
+    fields = [back.get(w, w) for w in wanted]
+    missing = [w for w, f in zip(wanted, fields) if f not in schema.names]
+    if missing:
+        raise ValueError(f"read_parquet: index={index!r} names columns not in the files: "
+                         f"{missing}; the columns are {list(schema.names)}")
+    return fields, wanted, {f: n for f, n in renames.items() if f not in fields}
+
+
+def _divisions(pieces: list, fields: list, meta: Any) -> tuple | None:
+    """Index bounds of the pieces from their statistics, when they are sorted."""
+    if len(fields) != 1 or not pieces:
+        return None
+    bounds = []
+    for p in pieces:
+        st = (p.stats or {}).get(fields[0])
+        if st is None or st[0] is None:
+            return None
+        bounds.append((st[0], st[1]))
+    for (_, hi), (lo, _) in zip(bounds, bounds[1:]):
+        if lo < hi:
+            return None  # overlapping or unsorted pieces: divisions unknown
+    idx = meta.index
+    out = [b[0] for b in bounds] + [bounds[-1][1]]
+    if isinstance(idx, pd.DatetimeIndex):
+        out = [pd.Timestamp(v) if idx.tz is None else pd.Timestamp(v).tz_localize(idx.tz)
+               for v in out]
+    return tuple(out)
+
+
+def read_parquet(path: Any, columns: Any = None, filters: Any = None, index: Any = None,
+                 storage_options: dict | None = None, split_row_groups: Any = "infer",
+                 blocksize: Any = "256 MiB", calculate_divisions: bool = False,
+                 engine: str = "pyarrow", **kwargs: Any) -> Any:
+    """Read Parquet files, a folder of them (hive ``key=value`` folders become
+    categorical columns) or fsspec URLs into a partitioned DataFrame.
+
+    Parameters
+    ----------
+    path : str, path or list
+        Files, glob patterns, folders, or fsspec URLs (``"memory://data/"``).
+    columns : str or list, optional
+        Columns to read (a str returns a Series). Selections written later on the
+        frame are pushed into the read as well.
+    filters : list of (column, op, value), or list of such lists
+        Rows to keep: a list is ANDed, a list of lists ORed. Pieces and row groups
+        whose statistics (or hive folder values) exclude every row are skipped;
+        the rows read are filtered exactly.
+    index : str, list or False, optional
+        Column(s) to use as the index; default: the index pandas stored; False: none.
+    split_row_groups : bool, int or "infer"
+        False: one partition per file; True: one per row group; n: n row groups each;
+        "infer": runs of row groups of about ``blocksize`` bytes (uncompressed).
+    calculate_divisions : bool
+        Take divisions from the index column's statistics (when pieces are sorted).
+
+    Examples
+    --------
+    >>> import os, tempfile, pandas as pd, plait.dataframe as dd
+    >>> d = tempfile.mkdtemp()
+    >>> pd.DataFrame({"x": [1, 2, 3], "y": [4, 5, 6]}).to_parquet(os.path.join(d, "a.parquet"))
+    >>> dd.read_parquet(d)[["x"]].compute(scheduler="sync").x.tolist()
+    [1, 2, 3]
+    """
+    import pyarrow.parquet as pq
+
+    from .._collection import from_parts
+
+    if engine not in ("pyarrow", "auto"):
+        raise ValueError(f"read_parquet supports engine='pyarrow' only, got {engine!r}")
+    if kwargs:
+        raise TypeError(f"read_parquet got unexpected keywords {sorted(kwargs)}")
+    if not (isinstance(split_row_groups, (bool, int)) or split_row_groups in ("infer",
+                                                                               "adaptive")):
+        raise ValueError("split_row_groups must be True, False, an int or 'infer', got "
+                         f"{split_row_groups!r}")
+    dnf = as_dnf(filters)
+    files = _expand(path, storage_options)
+    hive = [_hive(root, p) for _, p, root, _ in files]
+    keys = list(dict.fromkeys(k for h in hive for k in h))
+    categories = {k: pd.CategoricalDtype(sorted(set(_typed([h[k] for h in hive if k in h]))))
+                  for k in keys}
+    size = None if blocksize is None else parse_bytes(blocksize)
+
+    schema = None
+    pieces: list = []
+    for (fs, p, _, version), h in zip(files, hive):
+        with fs.open(p, "rb") as f:
+            pf = pq.ParquetFile(f)
+            md, file_schema = pf.metadata, pf.schema_arrow
+        if schema is None:
+            schema = file_schema
+        elif not file_schema.remove_metadata().equals(schema.remove_metadata()):
+            raise ValueError(f"read_parquet: {p!r} has another schema than the first file:"
+                             f"\n{file_schema.remove_metadata()}\nversus\n"
+                             f"{schema.remove_metadata()}")
+        typed = {k: _typed([v])[0] if all(isinstance(c, (int, float))
+                                          for c in categories[k].categories) else v
+                 for k, v in h.items()}
+        partition = tuple(typed.items())
+        pieces.extend(_pieces_of(fs, p, md, partition, version, split_row_groups, size))
+
+    index_fields, index_names, renames = _index_info(schema, index)
+    file_columns = [f for f in schema.names if f not in keys]
+    reader = ParquetReader(file_columns, index_fields, index_names, renames, categories,
+                           dnf, None)
+    all_columns = [renames.get(f, f) for f in file_columns if f not in index_fields] + keys
+    meta = _meta(reader, schema, file_columns, all_columns)
+    reader.meta = meta
+
+    # pieces the filters rule out are never planned; empty pieces neither
+    kept = [p for p, rows in pieces if rows > 0 and may_match(p.stats, dict(p.partition), dnf)]
+    if not kept:
+        kept = [pieces[0][0]]
+    divisions = _divisions(kept, index_fields, meta) if calculate_divisions else None
+    df = from_parts(reader, kept, meta, divisions=divisions, label="read-parquet")
+    if columns is not None:
+        cols = columns if isinstance(columns, str) else list(columns)
+        missing = [c for c in ([cols] if isinstance(cols, str) else cols)
+                   if c not in meta.columns]
+        if missing:
+            raise ValueError(f"read_parquet: columns {missing} are not in the files; "
+                             f"they hold {list(meta.columns)}")
+        df = df[cols]
+    return df
+
+
+def _meta(reader: ParquetReader, schema: Any, fields: Sequence, columns: list) -> Any:
+    empty = schema.empty_table()
+    df = _without_index_metadata(empty).to_pandas()
+    for key, dtype in reader.categories.items():
+        df[key] = pd.Categorical([], dtype=dtype)
+    if reader.index_fields:
+        df = df.set_index(reader.index_fields)
+        df.index.names = reader.index_names
+    df = df.rename(columns=reader.renames)
+    return df[columns]

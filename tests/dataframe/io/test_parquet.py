@@ -1,0 +1,193 @@
+"""read_parquet / to_parquet against pandas on real files in tmp_path."""
+
+import os
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+import plait.dataframe as dd
+
+
+def _pdf(n=60):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=n)
+    x[::7] = np.nan
+    return pd.DataFrame({
+        "a": np.arange(n),
+        "x": x,
+        "s": pd.array([None if i % 5 == 0 else f"k{i % 3}" for i in range(n)], dtype="str"),
+        "n": pd.array([None if i % 4 == 0 else i for i in range(n)], dtype="Int64"),
+    }, index=pd.date_range("2001-01-01", periods=n, freq="37min", name="t"))
+
+
+def _eq(a, b, **kw):
+    if isinstance(a, pd.Series):
+        pd.testing.assert_series_equal(a, b, check_freq=False, **kw)
+    else:
+        pd.testing.assert_frame_equal(a, b, check_freq=False, **kw)
+
+
+@pytest.mark.parametrize("scheduler", ["sync", "threads", "processes"])
+def test_round_trip_with_divisions(tmp_path, scheduler):
+    pdf = _pdf()
+    df = dd.from_pandas(pdf, npartitions=4)
+    df.to_parquet(tmp_path / "o", compute_kwargs={"scheduler": scheduler})
+    r = dd.read_parquet(tmp_path / "o", calculate_divisions=True)
+    assert r.npartitions == 4
+    assert r.divisions == df.divisions
+    _eq(r.compute(scheduler=scheduler), pdf)
+    _eq(dd.read_parquet(tmp_path / "o").compute(scheduler=scheduler), pd.read_parquet(tmp_path / "o"))
+
+
+def test_empty_partition_and_uneven(tmp_path):
+    pdf = _pdf(30)
+    df = dd.from_pandas(pdf, npartitions=3)
+    df = df[df.a > 12]  # the first partition becomes empty
+    df.to_parquet(tmp_path / "o")
+    r = dd.read_parquet(tmp_path / "o")
+    assert r.npartitions == 2  # the empty file is not planned
+    _eq(r.compute(), pdf[pdf.a > 12])
+
+
+def _fixture_files(tmp_path, n=1000, groups=10):
+    pdf = pd.DataFrame({"x": np.arange(n), "y": np.arange(n) * 2.0,
+                        "z": np.arange(n) % 7, "w": ["v"] * n})
+    path = tmp_path / "f.parquet"
+    pq.write_table(pa.Table.from_pandas(pdf, preserve_index=False), path,
+                   row_group_size=n // groups)
+    return pdf, path
+
+
+def test_pushdown_plan_columns_and_filters(tmp_path, monkeypatch):
+    pdf, path = _fixture_files(tmp_path)
+    df = dd.read_parquet(path, split_row_groups=False)
+    q = df[df.x >= 850][["y", "z"]]
+    plan = q.optimize().expr
+    # the whole query is one reader with the columns and the filter pushed into it
+    assert type(plan).__name__ == "FromParts"
+    assert plan.columns_ == ["y", "z"]  # the reader adds "x" for the filter itself
+    assert plan.filters == [("x", ">=", 850)]
+    read = []
+    orig = pq.ParquetFile.read_row_groups
+
+    def spy(self, row_groups, columns=None, **kw):
+        read.append((list(row_groups), list(columns)))
+        return orig(self, row_groups, columns=columns, **kw)
+
+    monkeypatch.setattr(pq.ParquetFile, "read_row_groups", spy)
+    out = q.compute(scheduler="sync")
+    expected = pdf[pdf.x >= 850][["y", "z"]]
+    np.testing.assert_array_equal(out.to_numpy(), expected.to_numpy())
+    assert read == [([8, 9], ["x", "y", "z"])]  # 2 of 10 row groups, 3 of 4 columns
+
+
+def test_filter_on_missing_values_and_ne(tmp_path):
+    pdf = pd.DataFrame({"x": [np.nan] * 5 + [1.0, 2, 3, 4, 5], "y": range(10)})
+    path = tmp_path / "f.parquet"
+    pq.write_table(pa.Table.from_pandas(pdf, preserve_index=False), path, row_group_size=5)
+    df = dd.read_parquet(path, split_row_groups=True)
+    for q, e in [(df[df.x != 3], pdf[pdf.x != 3]), (df[df.x > 2], pdf[pdf.x > 2]),
+                 (df[df.x.isin([1.0, 9.0])], pdf[pdf.x.isin([1.0, 9.0])])]:
+        np.testing.assert_array_equal(q.compute().to_numpy(), e.to_numpy())
+
+
+def test_read_filters_dnf_prunes_pieces(tmp_path):
+    pdf, path = _fixture_files(tmp_path)
+    df = dd.read_parquet(path, split_row_groups=True,
+                         filters=[[("x", "<", 150)], [("x", ">=", 900), ("z", "==", 3)]])
+    assert df.npartitions == 3  # row groups 0, 1 and 9
+    out = df.compute()
+    e = pdf[(pdf.x < 150) | ((pdf.x >= 900) & (pdf.z == 3))]
+    np.testing.assert_array_equal(out.to_numpy(), e.to_numpy())
+    with pytest.raises(ValueError, match="op one of"):
+        dd.read_parquet(path, filters=[("x", "~", 1)])
+
+
+def test_hive_partitioning_and_partition_filter(tmp_path):
+    pdf = pd.DataFrame({"k": ["a", "b", "c"] * 10, "v": np.arange(30.0), "p": [1, 2] * 15})
+    df = dd.from_pandas(pdf, npartitions=3)
+    df.to_parquet(tmp_path / "h", partition_on=["k", "p"], write_index=False)
+    assert sorted(os.listdir(tmp_path / "h")) == ["k=a", "k=b", "k=c"]
+    r = dd.read_parquet(tmp_path / "h")
+    expected = pd.read_parquet(tmp_path / "h")
+    got = r.compute()
+    assert got.dtypes.to_dict() == r.dtypes.to_dict()
+    assert isinstance(got.k.dtype, pd.CategoricalDtype)
+    key = ["k", "p", "v"]
+    _eq(got.sort_values(key).reset_index(drop=True)[key],
+        expected.sort_values(key).reset_index(drop=True)[key], check_categorical=False,
+        check_dtype=False)
+    sub = dd.read_parquet(tmp_path / "h", filters=[("k", "==", "b")])
+    assert sub.npartitions < r.npartitions
+    assert sorted(sub.compute().v) == sorted(pdf[pdf.k == "b"].v)
+    q = r[r.k == "c"]  # pushed after the read: the rows of other folders are not read
+    assert sorted(q.compute(scheduler="threads").v) == sorted(pdf[pdf.k == "c"].v)
+
+
+def test_index_and_columns_options(tmp_path):
+    pdf = _pdf(20)
+    dd.from_pandas(pdf, npartitions=2).to_parquet(tmp_path / "o")
+    r = dd.read_parquet(tmp_path / "o", index=False)
+    # file column order; each partition numbers its rows from 0
+    _eq(r.compute().reset_index(drop=True), pdf.reset_index()[["a", "x", "s", "n", "t"]])
+    r = dd.read_parquet(tmp_path / "o", index="a", columns=["x"])
+    _eq(r.compute(), pdf.reset_index().set_index("a")[["x"]])
+    s = dd.read_parquet(tmp_path / "o", columns="x")
+    _eq(s.compute(), pdf.x)
+    with pytest.raises(ValueError, match="not in the files"):
+        dd.read_parquet(tmp_path / "o", columns=["nope"])
+    with pytest.raises(ValueError, match="index="):
+        dd.read_parquet(tmp_path / "o", index="nope")
+
+
+@pytest.mark.parametrize("split,n", [(False, 1), (True, 10), (3, 4)])
+def test_split_row_groups(tmp_path, split, n):
+    pdf, path = _fixture_files(tmp_path)
+    df = dd.read_parquet(path, split_row_groups=split)
+    assert df.npartitions == n
+    np.testing.assert_array_equal(df.compute().to_numpy(), pdf.to_numpy())
+
+
+def test_fsspec_memory_url():
+    pdf = _pdf(12)
+    dd.from_pandas(pdf, npartitions=2).to_parquet("memory://plait-pq-test/o", overwrite=True)
+    _eq(dd.read_parquet("memory://plait-pq-test/o").compute(), pdf)
+
+
+def test_append_overwrite_and_schema_check(tmp_path):
+    pdf = _pdf(20)
+    a = dd.from_pandas(pdf.iloc[:10], npartitions=2)
+    b = dd.from_pandas(pdf.iloc[10:], npartitions=2)
+    a.to_parquet(tmp_path / "o", write_metadata_file=True, compression="zstd")
+    b.to_parquet(tmp_path / "o", append=True)
+    assert pq.read_metadata(tmp_path / "o" / "_metadata").num_rows == 20
+    assert pq.ParquetFile(tmp_path / "o" / "part.0.parquet").metadata.row_group(0) \
+        .column(0).compression == "ZSTD"
+    _eq(dd.read_parquet(tmp_path / "o", calculate_divisions=True).compute(), pdf)
+    bad = dd.from_pandas(pdf.iloc[10:].astype({"a": "float64"}), npartitions=1)
+    with pytest.raises(ValueError, match="a: existing int64, new double"):
+        bad.to_parquet(tmp_path / "o", append=True)
+    bad.to_parquet(tmp_path / "o", overwrite=True)
+    _eq(dd.read_parquet(tmp_path / "o").compute(), pdf.iloc[10:].astype({"a": "float64"}))
+    with pytest.raises(ValueError, match="cannot go together"):
+        bad.to_parquet(tmp_path / "o", overwrite=True, append=True)
+
+
+def test_missing_path_and_schema_mismatch(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        dd.read_parquet(tmp_path / "nothing")
+    pd.DataFrame({"x": [1]}).to_parquet(tmp_path / "a.parquet")
+    pd.DataFrame({"x": ["s"]}).to_parquet(tmp_path / "b.parquet")
+    with pytest.raises(ValueError, match="another schema"):
+        dd.read_parquet(tmp_path)
+
+
+def test_to_parquet_compute_false(tmp_path):
+    df = dd.from_pandas(_pdf(10), npartitions=2)
+    out = df.to_parquet(tmp_path / "o", compute=False)
+    assert not (tmp_path / "o" / "part.0.parquet").exists()
+    out.compute()
+    assert (tmp_path / "o" / "part.1.parquet").exists()
