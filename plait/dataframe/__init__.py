@@ -42,6 +42,9 @@ from . import datasets  # noqa: E402
 from .io import read_csv, read_fwf, read_json, read_table, to_csv, to_json  # noqa: E402
 
 __all__ += ["datasets", "read_csv", "read_fwf", "read_json", "read_table", "to_csv", "to_json"]
+from .io.parquet import read_parquet, to_parquet  # noqa: E402
+
+__all__ += ["read_parquet", "to_parquet"]
 # --- end io ---
 
 # --- groupby / accessors / stats (owned by the groupby helper) ---

@@ -426,6 +426,12 @@ class FrameBase(_Base):
 
         return to_json(self, url_path, **kwargs)
 
+    def to_parquet(self, path: Any, **kwargs: Any) -> Any:
+        """Write Parquet files, one per partition (see :func:`plait.dataframe.to_parquet`)."""
+        from .io.parquet import to_parquet
+
+        return to_parquet(self, path, **kwargs)
+
     def sample(self, frac: float | None = None, replace: bool = False,
                random_state: Any = None, n: Any = None) -> Any:
         """A random fraction ``frac`` of the rows of every partition."""
