@@ -176,8 +176,9 @@ def _from_numbers(values: pd.Series, dtype: str, delta: bool) -> pd.Series:
 def _distinct_pairs(values: pd.Series, key_series: list[pd.Series], dropna: bool
                     ) -> pd.DataFrame:
     """Distinct (key..., value) rows, keys as columns 0..k-1 and the value as "v"."""
-    data = {i: k.to_numpy() if not isinstance(k.dtype, pd.CategoricalDtype) else k.array
-            for i, k in enumerate(key_series)}
+    # .array keeps each column's own storage (Arrow strings stay Arrow: no round trip
+    # through Python objects)
+    data = {i: k.array for i, k in enumerate(key_series)}
     data["v"] = values.array
     pairs = pd.DataFrame(data, index=None)
     if dropna:
