@@ -153,7 +153,7 @@ def _pivot_chunk(part: pd.DataFrame, index: Any, columns: Any, values: Any,
                  cats: Any) -> pd.DataFrame:
     p = part[[index, columns, values]]
     g = p.groupby([index, columns], observed=False, dropna=True)[values]
-    out = pd.DataFrame({"sum": g.sum(min_count=1), "count": g.count(),
+    out = pd.DataFrame({"sum": g.sum(min_count=1), "count": g.count(), "size": g.size(),
                         "first": g.first(), "last": g.last()})
     return out
 
@@ -165,7 +165,7 @@ def _pivot_combine(parts: list) -> pd.DataFrame:
     allp = pd.concat(parts)
     g = allp.groupby(level=[0, 1], observed=False, sort=False)
     return pd.DataFrame({"sum": g["sum"].sum(min_count=1), "count": g["count"].sum(),
-                         "first": g["first"].first(), "last": g["last"].last()})
+                         "size": g["size"].sum(), "first": g["first"].first(), "last": g["last"].last()})
 
 
 def _pivot_aggregate(parts: list, aggfunc: str, meta: pd.DataFrame) -> pd.DataFrame:
@@ -181,9 +181,12 @@ def _pivot_aggregate(parts: list, aggfunc: str, meta: pd.DataFrame) -> pd.DataFr
     else:
         values = combined[aggfunc]
     table = values.unstack(level=1).reindex(columns=meta.columns)
-    counts = combined["count"].unstack(level=1).reindex(columns=meta.columns)
+    # pandas keeps the rows with any value (mean, first, last), or any row at all (sum
+    # and count, whose empty cells are 0)
+    kept = "size" if aggfunc in ("sum", "count") else "count"
+    counts = combined[kept].unstack(level=1).reindex(columns=meta.columns)
     table = table.loc[(counts.fillna(0) > 0).any(axis=1).to_numpy()]
-    if aggfunc in ("sum", "count"):  # pandas: empty cells of observed rows are 0
+    if aggfunc in ("sum", "count"):
         table = table.fillna(0)
     table = table.sort_index()
     return table.astype(meta.dtypes.iloc[0]) if len(meta.columns) else table
@@ -199,6 +202,10 @@ def pivot_table(df: Any, index: Any = None, columns: Any = None, values: Any = N
     category of ``columns`` (which must be categorical with known categories), cells
     aggregated from ``values`` by ``aggfunc`` ("mean", "sum", "count", "first",
     "last").
+
+    Every category of ``columns`` is a column of the result, observed or not (the
+    columns are known before computing); pandas drops the all-missing column of an
+    unobserved category for "mean", "first" and "last", plait keeps it (all NaN).
 
     >>> import plait.dataframe as dd
     >>> pdf = pd.DataFrame({"i": [1, 1, 2], "c": pd.Categorical(["x", "y", "x"]), "v": [1.0, 2.0, 3.0]})
@@ -305,7 +312,7 @@ def concat(dfs: list, axis: Any = 0, join: str = "outer", interleave_partitions:
     >>> a = dd.from_pandas(pd.DataFrame({"x": [1, 2]}), npartitions=1)
     >>> b = dd.from_pandas(pd.DataFrame({"x": [3], "y": [0.5]}, index=[2]), npartitions=1)
     >>> concat([a, b]).compute().x.tolist(), concat([a, b]).divisions
-    ([1, 2, 3], (0, 1, 2))
+    ([1, 2, 3], (0, 2, 2))
     """
     from .core import check_aligned, new_collection, to_expr
     from .creation import from_pandas

@@ -63,7 +63,7 @@ def quantile_divisions(samples: pd.DataFrame, npartitions: int) -> tuple:
     cum = np.cumsum(samples["weight"].to_numpy()[order])
     total = cum[-1]
     targets = total * np.arange(1, npartitions) / npartitions
-    inner = values[np.minimum(np.searchsorted(cum, targets, side="left"), len(values) - 1)]
+    inner = values[np.minimum(np.searchsorted(cum, targets, side="right"), len(values) - 1)]
     bounds = [values[0], *inner, values[-1]]
     out = [bounds[0]]
     for b in bounds[1:]:

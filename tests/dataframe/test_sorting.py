@@ -1,0 +1,128 @@
+"""set_index and sort_values against pandas' stable sorts."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import plait.dataframe as dd
+from plait.dataframe.sorting import quantile_divisions
+
+from .keydata import key_frame, partitioned
+
+SORTABLE = ["skewed", "all-equal", "nulls", "strings"]
+
+
+def _divisions_hold(result: pd.DataFrame, df) -> None:
+    """Every partition's non-missing index lies within its divisions."""
+    d = df.divisions
+    for i in range(df.npartitions):
+        idx = df.get_partition(i).compute(scheduler="sync").index.dropna()
+        if len(idx):
+            assert idx.min() >= d[i] and idx.max() <= d[i + 1]
+
+
+@pytest.mark.parametrize("kind", SORTABLE)
+@pytest.mark.parametrize("method", ["tasks", "disk"])
+@pytest.mark.parametrize("parts", ["four", "empty-parts"])
+def test_set_index(kind, method, parts):
+    pdf = key_frame(kind)
+    out = partitioned(pdf, parts).set_index("k", shuffle_method=method)
+    assert out.known_divisions
+    expected = pdf.set_index("k").sort_index(kind="stable", na_position="last")
+    pd.testing.assert_frame_equal(out.compute(scheduler="sync"), expected)
+    _divisions_hold(expected, out)
+
+
+def test_set_index_all_equal_is_one_partition():
+    out = dd.from_pandas(key_frame("all-equal"), npartitions=4).set_index("k")
+    assert out.divisions == (7, 7)
+
+
+def test_set_index_given_divisions_and_npartitions():
+    pdf = key_frame("skewed")
+    df = dd.from_pandas(pdf, npartitions=3)
+    out = df.set_index("k", divisions=(0, 3, 4, 39))
+    assert out.divisions == (0, 3, 4, 39)
+    pd.testing.assert_frame_equal(out.compute(), pdf.set_index("k").sort_index(kind="stable"))
+    out = df.set_index("i", npartitions=6)
+    assert out.npartitions == 6
+    pd.testing.assert_frame_equal(out.compute(), pdf.set_index("i"))
+
+
+def test_set_index_sorted():
+    pdf = key_frame("skewed").sort_values("i")
+    df = dd.from_pandas(pdf, npartitions=3)
+    out = df.set_index("i", sorted=True)
+    assert out.divisions == (0, 40, 80, 119)
+    # nothing moves: no shuffle tasks in the graph
+    assert not any("shuffle" in str(k) for k in out.__plait_graph__())
+    pd.testing.assert_frame_equal(out.compute(), pdf.set_index("i"))
+    out = df.set_index("i", sorted=True, divisions=(0, 40, 80, 119))
+    pd.testing.assert_frame_equal(out.loc[50:60].compute(), pdf.set_index("i").loc[50:60])
+
+
+def test_set_index_loc_after():
+    pdf = key_frame("nulls")
+    out = dd.from_pandas(pdf, npartitions=4).set_index("i")
+    pd.testing.assert_frame_equal(out.loc[10:20].compute(), pdf.set_index("i").loc[10:20])
+
+
+def test_set_index_series_and_errors():
+    pdf = key_frame("skewed")
+    df = dd.from_pandas(pdf, npartitions=3)
+    out = df.set_index(df.i * 2)
+    assert out.compute().index.tolist() == sorted((pdf.i * 2).tolist())
+    with pytest.raises(KeyError, match="no column 'zz'"):
+        df.set_index("zz")
+    with pytest.raises(NotImplementedError, match="categorical"):
+        dd.from_pandas(key_frame("categorical"), npartitions=2).set_index("k")
+
+
+@pytest.mark.parametrize("kind", SORTABLE)
+@pytest.mark.parametrize("ascending", [True, False])
+@pytest.mark.parametrize("na_position", ["last", "first"])
+def test_sort_values_one_column(kind, ascending, na_position):
+    pdf = key_frame(kind)
+    out = partitioned(pdf, "empty-parts").sort_values("k", ascending=ascending,
+                                                      na_position=na_position)
+    expected = pdf.sort_values("k", ascending=ascending, na_position=na_position, kind="stable")
+    pd.testing.assert_frame_equal(out.compute(scheduler="sync"), expected)
+
+
+@pytest.mark.parametrize("method", ["tasks", "disk"])
+def test_sort_values_several_columns(method):
+    pdf = key_frame("strings")
+    pdf["j"] = pdf.i % 4
+    for asc in ([True, False, True], [False, True, False], True):
+        out = dd.from_pandas(pdf, npartitions=4).sort_values(["j", "k", "x"], ascending=asc,
+                                                             shuffle_method=method)
+        pd.testing.assert_frame_equal(out.compute(scheduler="sync"),
+                                      pdf.sort_values(["j", "k", "x"], ascending=asc, kind="stable"))
+
+
+def test_sort_values_series_and_npartitions():
+    pdf = key_frame("nulls")
+    s = dd.from_pandas(pdf, npartitions=3).x
+    pd.testing.assert_series_equal(s.sort_values(ascending=False).compute(),
+                                   pdf.x.sort_values(ascending=False, kind="stable"))
+    out = dd.from_pandas(pdf, npartitions=3).sort_values("x", npartitions=5)
+    assert out.npartitions == 5
+    with pytest.raises(ValueError, match="one per column"):
+        dd.from_pandas(pdf, npartitions=3).sort_values(["x", "k"], ascending=[True])
+
+
+@pytest.mark.parametrize("scheduler", ["threads", "processes"])
+def test_sorting_under_schedulers(scheduler):
+    pdf = key_frame("strings", n=90)
+    df = dd.from_pandas(pdf, npartitions=3)
+    pd.testing.assert_frame_equal(df.set_index("i").compute(scheduler=scheduler),
+                                  pdf.set_index("i"))
+    pd.testing.assert_frame_equal(df.sort_values("x").compute(scheduler=scheduler),
+                                  pdf.sort_values("x", kind="stable"))
+
+
+def test_quantile_divisions_weights():
+    s = pd.DataFrame({"value": [0, 10, 20, 30], "weight": [1.0, 1.0, 1.0, 5.0]})
+    assert quantile_divisions(s, 2) == (0, 30)
+    s = pd.DataFrame({"value": np.arange(100), "weight": np.ones(100)})
+    assert quantile_divisions(s, 4) == (0, 25, 50, 75, 99)
