@@ -106,7 +106,7 @@ AGGS = [
 ]
 
 
-@pytest.mark.parametrize("func", AGGS, ids=str)
+@pytest.mark.parametrize("func", AGGS, ids=[f"agg{i}" for i in range(len(AGGS))])
 def test_agg_forms(ddf_pair, func):
     df, pdf = ddf_pair
     assert_eq(df.groupby("s")[["x", "y"]].agg(func), pdf.groupby("s")[["x", "y"]].agg(func),
