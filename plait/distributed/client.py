@@ -653,20 +653,23 @@ class Client(GatherScatter, ClusterCalls):
             fifo_timeout: Any = None, actors: Any = None, **kwargs: Any) -> Any:
         """Run a graph on the cluster and return the values of ``keys`` (nested lists
         of keys give nested lists of values): the scheduler function that
-        ``.compute()`` calls while this client is the default."""
+        ``.compute()`` calls while this client is the default. ``sync=False``: Futures
+        instead of values, in the same nesting."""
         graph = convert_graph(dsk)
         flat = list(dict.fromkeys(flatten_keys(keys) if type(keys) is list else [keys]))
         futures = self._graph_to_futures(graph, flat, None, priority, retries, resources,
                                          workers, allow_other_workers)
-        try:
-            values = self.gather(futures) if sync else futures
-        finally:
-            if sync:
+        if not sync:
+            return _pack_keys(keys, futures)
+
+        async def run() -> Any:
+            try:
+                values = await self._gather(futures)
+            finally:
                 for f in futures.values():
                     f.release()
-        if not sync:
-            return values
-        return _pack_keys(keys, values)
+            return _pack_keys(keys, values)
+        return self.sync(run)
 
     def __del__(self) -> None:
         # A forgotten synchronous client still disconnects (and stops its own cluster);

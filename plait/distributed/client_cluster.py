@@ -1,4 +1,4 @@
-"""The Client's calls about the cluster rather than about futures: cancel, run a
+"""The Client's calls about the cluster rather than about futures: cancel, retry, run a
 function on every worker or on the scheduler, who holds what, threads per worker, the
 scheduler's description, upload_file. A mixin of :class:`plait.distributed.client.Client`."""
 
@@ -9,13 +9,13 @@ from typing import Any, Callable
 
 from .as_completed import _futures_in
 from .client_data import _loaded, _loaded_value
-from .future import FINISHED
+from .future import ERROR, FINISHED
 
 __all__ = ["ClusterCalls"]
 
 
 class ClusterCalls:
-    """cancel, run, run_on_scheduler, who_has, has_what, nthreads, scheduler_info,
+    """cancel, retry, run, run_on_scheduler, who_has, has_what, nthreads, scheduler_info,
     upload_file (uses the Client's sync, _send, _rpc and _call_on_loop)."""
 
     # -- control ---------------------------------------------------------------------------
@@ -35,6 +35,20 @@ class ClusterCalls:
         async def settle() -> None:
             return None
         return self.sync(settle)
+
+    def retry(self, futures: Any, asynchronous: Any = None) -> Any:
+        """Run failed futures again, from the tasks that actually failed (their erred
+        inputs rerun too). Their futures are pending again until the new run settles."""
+        flat = _futures_in(futures)
+
+        async def run() -> None:
+            erred = [f for f in flat if f._state.status == ERROR]
+            for f in erred:
+                f._state.reset()  # on the loop: before the scheduler's new reports
+            if erred:
+                await self._rpc("retry", keys=list(dict.fromkeys(f.key for f in erred)),
+                                client=self.id)
+        return self.sync(run)
 
     def run(self, function: Callable, *args: Any, workers: Any = None, wait: bool = True,
             nanny: bool = False, on_error: str = "raise", **kwargs: Any) -> Any:

@@ -11,7 +11,7 @@ from typing import Any
 
 from ..tokenize import tokenize
 from .as_completed import _futures_in, _wait_async
-from .comm.serialize import DeserializationError, Serialize, Serialized, deserialize
+from .comm.serialize import Serialize, Serialized, deserialize
 from .future import FINISHED, Future, FutureState
 
 __all__ = ["GatherScatter"]
@@ -133,7 +133,11 @@ class GatherScatter:
             for got in await asyncio.gather(*calls, return_exceptions=True):
                 if isinstance(got, dict):
                     values.update(got)
-                elif isinstance(got, DeserializationError):
+                elif isinstance(got, BaseException) and not isinstance(got, OSError):
+                    # A worker that answered with an error (a result it cannot
+                    # serialize, one we cannot unpickle) will answer the same again:
+                    # raise it. A connection failure (OSError: the worker left) is
+                    # retried with a fresh who_has, then the scheduler.
                     raise got
             missing = [k for k in missing if k not in values]
         if missing:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import copy
 import threading
 from typing import Any, Callable
 
@@ -115,7 +116,11 @@ class FutureState:
         """The exception for ``result()``: the task's own, key named, remote traceback
         chained; or why there is no result."""
         if self.status == ERROR:
-            exc = self.exception
+            # A copy each time: a raised exception collects the frames it passes
+            # through (Future.result's holds the Future), and the one kept here lives
+            # as long as the client holds the key, so raising it would keep the
+            # Future, hence the key, alive for good.
+            exc = _fresh_copy(self.exception)
             if self.text and not isinstance(exc.__cause__, RemoteTraceback):
                 exc.__cause__ = RemoteTraceback(self.text)
             return annotate(exc, self.key, "distributed")
@@ -127,6 +132,30 @@ class FutureState:
 
     def __repr__(self) -> str:
         return f"<FutureState {self.key!r} {self.status}>"
+
+
+def _fresh_copy(exc: BaseException) -> BaseException:
+    """A new exception equal to ``exc`` (same type, args, attributes and notes) with no
+    traceback; ``exc`` itself when its type cannot be rebuilt from its args.
+
+    >>> e = ValueError("bad"); e.add_note("n")
+    >>> c = _fresh_copy(e)
+    >>> (type(c), c.args, c.__notes__, c is e)
+    (<class 'ValueError'>, ('bad',), ['n'], False)
+    """
+    try:
+        new = copy.copy(exc)
+    except Exception:
+        return exc
+    if type(new) is not type(exc):
+        return exc
+    new.__traceback__ = None
+    new.__cause__ = exc.__cause__
+    new.__suppress_context__ = exc.__suppress_context__
+    notes = getattr(exc, "__notes__", None)
+    if isinstance(notes, list):
+        new.__notes__ = list(notes)  # notes added to the copy stay on the copy
+    return new
 
 
 class Future:
@@ -250,6 +279,10 @@ class Future:
     def cancel(self, force: bool = False) -> None:
         """Ask the scheduler to cancel this task (and forget its result)."""
         self.client.cancel([self], force=force)
+
+    def retry(self) -> Any:
+        """Run this failed future again (see :meth:`Client.retry`)."""
+        return self.client.retry([self])
 
     def release(self) -> None:
         """Drop this handle's claim on the key now instead of at garbage collection."""

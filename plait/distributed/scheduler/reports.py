@@ -169,12 +169,30 @@ class Reports:
 
     def retry(self, keys: Iterable[Key], client: str | None = None,
               stimulus_id: str = "retry", **_: Any):
-        """Run erred ``keys`` again from the tasks that actually failed."""
-        recs: dict = {}
+        """Run erred ``keys`` again from the tasks that actually failed.
+
+        Every erred task downstream of those failures is released first and only then
+        are they put back to waiting: a dependent reset before its erred input would
+        err again on the input's stale error (and tell its clients so).
+        """
+        stack = []
         for key in keys:
             ts = self.tasks.get(key)
             if ts is not None and ts.state == "erred" and ts.exception_blame is not None:
-                recs[ts.exception_blame.key] = "waiting"
+                stack.append(ts.exception_blame)
+        closure: list = []
+        seen: set = set()
+        while stack:
+            ts = stack.pop()
+            if ts in seen or ts.state != "erred":
+                continue
+            seen.add(ts)
+            closure.append(ts)
+            stack.extend(ts.dependents)
+        recs: dict = {}
+        for ts in closure:
+            if ts.state == "erred":
+                recs.update(self._transition(ts, "released", stimulus_id))
         self.transitions(recs, stimulus_id)
         return self._flush()
 

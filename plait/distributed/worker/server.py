@@ -547,7 +547,7 @@ class Worker(Server):
             except Exception as exc:
                 raise SerializationError(
                     f"worker {self.address} cannot send the result of {key!r} "
-                    f"(a {type_name(value)}) to {who or 'a peer'}: it cannot be "
+                    f"(a {type_name(value)}) to {who or 'the client'}: it cannot be "
                     f"serialized ({exc}); make the task return a picklable value"
                 ) from exc
         return {"status": "OK", "data": out}

@@ -146,6 +146,22 @@ def test_retry_reruns_erred_dependents():
     assert s.client_ops("c") == ["task-erred", "key-in-memory"]
 
 
+def test_retry_of_a_diamond_reruns_everything_without_a_stale_error():
+    # d erred through both b and c: resetting d while c still carried a's error used
+    # to err d again and tell the client a second time, before the rerun finished.
+    s = sim({A: 2})
+    s.failures["a"] = [RuntimeError("once")]
+    tasks, deps = diamond()
+    s.submit("c", tasks, deps, ["d"])
+    s.run_until_idle()
+    assert {k: t.state for k, t in s.state.tasks.items()} == dict.fromkeys("abcd", "erred")
+    s.deliver(s.state.retry(["d"], "c"))
+    s.run_until_idle()
+    assert s.state.tasks["d"].state == "memory"
+    assert s.client_ops("c") == ["task-erred", "key-in-memory"]
+    assert s.state.tasks["a"].exception_blame is None
+
+
 def test_unknown_dependency_and_cycles_err_without_hanging():
     s = sim()
     s.submit("c", {"y": b"", "z": b""}, {"y": ["gone"], "z": ["y"]}, ["z"])
