@@ -143,10 +143,13 @@ def _memory_limit_value(text: str) -> Any:
 @click.option("--name", default=None, help="Worker name (with --nworkers: NAME-0, NAME-1...).")
 @click.option("--local-directory", default=None, help="Directory for scratch files.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", "--worker-port", "port", type=int, default=0, show_default=True,
+              help="Port to listen on; 0 picks a free one (with --nworkers N: workers "
+                   "take PORT, PORT+1, ...).")
 @click.option("--resources", default=None,
               help="Abstract resources for resources= constraints, e.g. 'GPU=2'.")
 def worker(address: str, nthreads: int | None, nworkers: int, memory_limit: str,
-           name: str | None, local_directory: str | None, host: str,
+           name: str | None, local_directory: str | None, host: str, port: int,
            resources: str | None) -> None:
     """Start plait worker(s) for the scheduler at ADDRESS (e.g. 127.0.0.1:8786)."""
     _setup_logging()
@@ -156,6 +159,9 @@ def worker(address: str, nthreads: int | None, nworkers: int, memory_limit: str,
         raise click.BadParameter(f"needs at least 1, got {nworkers}", param_hint="--nworkers")
     if nthreads is not None and nthreads < 1:
         raise click.BadParameter(f"needs at least 1, got {nthreads}", param_hint="--nthreads")
+    if not 0 <= port <= 65535 or (port and port + nworkers - 1 > 65535):
+        raise click.BadParameter(f"{port} is not a port from 0 to 65535 (for {nworkers} "
+                                 f"workers)", param_hint="--port")
     threads = nthreads or max(1, cpu_count() // nworkers)
     try:
         limit = parse_memory_limit(_memory_limit_value(memory_limit), nworkers)
@@ -166,7 +172,8 @@ def worker(address: str, nthreads: int | None, nworkers: int, memory_limit: str,
     spec = {"nthreads": threads, "memory_limit": limit, "host": host,
             "resources": _parse_resources(resources), "local_directory": local_directory}
     if nworkers == 1:
-        sys.exit(_run(lambda: _one_worker(address, dict(spec, name=name))))
+        sys.exit(_run(lambda: _one_worker(address, dict(spec, name=name, port=port))))
+    spec["port"] = port
     sys.exit(_run(lambda: _many_workers(address, spec, nworkers, name)))
 
 
@@ -191,7 +198,9 @@ async def _many_workers(address: str, spec: dict, n: int, name: str | None) -> i
 
     stop = asyncio.Event()
     _stop_on_signals(asyncio.get_running_loop(), stop)
-    procs = [WorkerProcess(address, **dict(spec, name=f"{name or os.getpid()}-{i}"))
+    base_port = spec.pop("port", 0) or 0
+    procs = [WorkerProcess(address, **dict(spec, name=f"{name or os.getpid()}-{i}",
+                                           port=base_port + i if base_port else 0))
              for i in range(n)]
     results = await asyncio.gather(*[p.start() for p in procs], return_exceptions=True)
     errors = [r for r in results if isinstance(r, BaseException)]
