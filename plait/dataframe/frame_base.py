@@ -432,6 +432,35 @@ class FrameBase(_Base):
 
         return to_parquet(self, path, **kwargs)
 
+    # -- time series (plait/dataframe/timeseries.py, rolling.py, resample.py) -----------
+    def shift(self, periods: int = 1, freq: Any = None, axis: Any = 0) -> Any:
+        """Values ``periods`` rows later, across partitions (``freq``: move the index)."""
+        from .timeseries import shift
+
+        return shift(self, periods, freq=freq, axis=axis)
+
+    def diff(self, periods: int = 1, axis: Any = 0) -> Any:
+        """Difference with the row ``periods`` earlier, across partitions."""
+        from .timeseries import diff
+
+        return diff(self, periods, axis=axis)
+
+    def rolling(self, window: Any, min_periods: Any = None, center: bool = False,
+                win_type: Any = None, axis: Any = 0, closed: Any = None) -> Any:
+        """Moving windows of a row count or a time span ("2h") (see ``rolling.py``)."""
+        from .rolling import Rolling
+
+        return Rolling(self, window, min_periods=min_periods, center=center,
+                       win_type=win_type, axis=axis, closed=closed)
+
+    def resample(self, rule: Any, closed: Any = None, label: Any = None,
+                 origin: Any = "start_day", offset: Any = None, **kwargs: Any) -> Any:
+        """Time-bin aggregations on a datetime index with known divisions."""
+        from .resample import Resampler
+
+        return Resampler(self, rule, closed=closed, label=label, origin=origin,
+                         offset=offset, **kwargs)
+
     def sample(self, frac: float | None = None, replace: bool = False,
                random_state: Any = None, n: Any = None) -> Any:
         """A random fraction ``frac`` of the rows of every partition."""
