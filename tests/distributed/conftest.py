@@ -1,8 +1,8 @@
 """Fixtures for every distributed test: no child process may outlive its test.
 
 ``cluster_inproc`` is a LocalCluster with in-process workers (fast); ``cluster_processes``
-a LocalCluster with two real worker processes, shared by a test module to save start-up
-time. Async tests use ``plait.distributed.testing.run_async`` (no plugin needed).
+a LocalCluster with two real worker processes, shared by the whole session to save
+start-up time. Async tests use ``plait.distributed.testing.run_async`` (no plugin needed).
 """
 
 from __future__ import annotations
@@ -32,8 +32,11 @@ def cluster_inproc():
         yield cluster
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def cluster_processes():
+    # One per test process (pytest -n 2: at most two): starting worker processes is
+    # the slowest thing these tests do. Tests use it through their own Client and
+    # leave its workers as they found them.
     from plait.distributed.cluster import LocalCluster
 
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,

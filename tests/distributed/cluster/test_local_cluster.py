@@ -51,23 +51,6 @@ def test_processes_tasks_use_their_worker(cluster_processes):
         assert c.submit(task_fib, 5).result(timeout=30) == 5
 
 
-def test_processes_scale_and_close_leave_nothing():
-    with LocalCluster(n_workers=1, threads_per_worker=1, memory_limit=None) as cluster:
-        (first,) = cluster.workers.values()
-        cluster.scale(2)
-        assert len(cluster.workers) == 2
-        wait_until(lambda: len(cluster.scheduler.state.workers) == 2, timeout=10)
-        new = [w for w in cluster.workers.values() if w is not first][0]
-        cluster.scale(1)
-        assert list(cluster.workers.values()) == [first]
-        assert not psutil.pid_exists(new.pid) or \
-            psutil.Process(new.pid).status() == psutil.STATUS_ZOMBIE
-        wait_until(lambda: len(cluster.scheduler.state.workers) == 1, timeout=10)
-        pid = first.pid
-    assert cluster.status == "closed"
-    assert not psutil.pid_exists(pid)
-
-
 def test_in_process_cluster_defaults():
     with LocalCluster(processes=False, n_workers=2, memory_limit="2GB") as cluster:
         assert cluster.scheduler_address.startswith("inproc://")
@@ -99,11 +82,27 @@ def test_bad_arguments_are_named():
             cluster.scale(-1)
 
 
-def test_client_without_address_starts_and_closes_a_cluster():
+def test_client_without_address_starts_a_cluster_that_scales_and_closes():
+    # One process cluster for both: Client() starting its own, and scale up/down.
     before = child_pids()
-    with Client(n_workers=2, threads_per_worker=1) as c:
+    with Client(n_workers=1, threads_per_worker=1, memory_limit=None) as c:
         cluster = c.cluster
         assert isinstance(cluster, LocalCluster) and cluster.processes
         assert c.submit(operator.neg, 5).result(timeout=10) == -5
+        assert len(child_pids() - before) == 1
+        (first,) = cluster.workers.values()
+        cluster.scale(2)
+        assert len(cluster.workers) == 2
+        wait_until(lambda: len(cluster.scheduler.state.workers) == 2, timeout=10)
         assert len(child_pids() - before) == 2
+        new = [w for w in cluster.workers.values() if w is not first][0]
+        cluster.scale(1)
+        assert list(cluster.workers.values()) == [first]
+        assert not psutil.pid_exists(new.pid) or \
+            psutil.Process(new.pid).status() == psutil.STATUS_ZOMBIE
+        wait_until(lambda: len(cluster.scheduler.state.workers) == 1, timeout=10)
+        assert c.submit(operator.neg, 6).result(timeout=10) == -6
+        pid = first.pid
+    assert cluster.status == "closed"
     wait_until(lambda: not (child_pids() - before), timeout=10)
+    assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE

@@ -16,39 +16,31 @@ from plait.distributed.worker.memory import parse_memory_limit
 
 
 @run_async(timeout=60)
-async def test_start_compute_close():
+async def test_start_compute_then_close_sigterm_and_sigkill():
+    # One batch of processes for all three ways a worker process ends (starting
+    # interpreters is what these tests spend their time on).
     s = FakeScheduler()
     await s.listen("tcp://127.0.0.1:0")
-    procs = [WorkerProcess(s.address, nthreads=1, name=f"w{i}") for i in range(2)]
+    procs = [WorkerProcess(s.address, nthreads=1, name=f"w{i}") for i in range(3)]
     await asyncio.gather(*[p.start() for p in procs])
+    closed, termed, killed = procs
     assert sorted(s.registered) == sorted(p.address for p in procs)
-    assert {info["name"] for info in s.registered.values()} == {"w0", "w1"}
+    assert {info["name"] for info in s.registered.values()} == {"w0", "w1", "w2"}
     assert {info["pid"] for info in s.registered.values()} == {p.pid for p in procs}
     assert all(p.pid != os.getpid() and p.is_alive() for p in procs)
-    s.compute(procs[0].address, "x", operator.add, 1, 2)
+    s.compute(closed.address, "x", operator.add, 1, 2)
     (done,) = await s.wait_for("task-finished", key="x")
-    assert done["worker"] == procs[0].address
-    await asyncio.gather(*[p.close() for p in procs])
-    assert sorted(s.unregistered) == sorted(p.address for p in procs)  # clean exit
-    assert all(p.process.returncode == 0 for p in procs)
+    assert done["worker"] == closed.address
+    await closed.close()
+    assert closed.address in s.unregistered and closed.process.returncode == 0
+    os.kill(termed.pid, signal.SIGTERM)  # a clean exit too
+    await async_wait_until(lambda: not termed.is_alive(), timeout=10)
+    assert termed.process.returncode == 0 and termed.address in s.unregistered
+    os.kill(killed.pid, signal.SIGKILL)
+    await async_wait_until(lambda: not killed.is_alive(), timeout=10)
+    await asyncio.gather(*[p.close() for p in procs])  # reaps them; nothing left
+    assert killed.address not in s.unregistered
     assert not set(live_pids()) & {p.pid for p in procs}
-    await s.close()
-
-
-@run_async(timeout=60)
-async def test_sigterm_closes_cleanly_and_sigkill_is_noticed():
-    s = FakeScheduler()
-    await s.listen("tcp://127.0.0.1:0")
-    a, b = await asyncio.gather(WorkerProcess(s.address, name="a").start(),
-                                WorkerProcess(s.address, name="b").start())
-    os.kill(a.pid, signal.SIGTERM)
-    await async_wait_until(lambda: not a.is_alive(), timeout=10)
-    assert a.process.returncode == 0 and a.address in s.unregistered
-    os.kill(b.pid, signal.SIGKILL)
-    await async_wait_until(lambda: not b.is_alive(), timeout=10)
-    await a.close()
-    await b.close()  # reaps it; nothing left
-    assert b.address not in s.unregistered
     await s.close()
 
 
