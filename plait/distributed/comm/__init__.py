@@ -67,6 +67,9 @@ Threads and loops
 
 New transports subclass ``Comm``, ``Listener`` and ``Backend`` (see ``core``) and call
 ``register_backend(scheme, backend)``.
+
+Note: ``plait.distributed.comm.serialize`` as an attribute is the ``serialize``
+function; ``from plait.distributed.comm.serialize import ...`` still reaches the module.
 """
 
 from plait.distributed.comm import inproc, tcp  # noqa: F401  (register the schemes)
