@@ -157,6 +157,7 @@ def test_map_batches_and_keys_has_what_and_name(client):
     held = client.has_what()
     assert {f.key for f in named} <= {k for keys in held.values() for k in keys}
     assert "api-tests" == client.name
+    assert "Workers" in client._repr_html_() and "api-tests" in repr(client.name)
 
 
 def test_progress_in_a_notebook(client):

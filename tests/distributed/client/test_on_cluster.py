@@ -233,6 +233,7 @@ def test_async_client_on_async_cluster():
                 seen = [await f async for f in as_completed(fs)]
                 assert sorted(seen) == [1, 2, 3, 4, 5]
                 assert await c.compute(plait.delayed(inc)(3)) == 4
+                assert await c.get({"x": 1, "y": (inc, "x")}, ["y", ["x"]]) == [2, [1]]
                 lock = Lock("async-lock", client=c)
                 assert await lock.acquire() and await lock.locked()
                 await lock.release()
