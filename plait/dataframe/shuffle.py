@@ -21,16 +21,20 @@ Row order is kept: the pieces of one output partition are joined in input order.
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterator, Mapping
 from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
 
+from .. import config
+from ..shuffle import choose_method
 from ..shuffle import shuffle as _shuffle
 from .expr.base import Expr
 from .expr.blockwise import ALL
 
-__all__ = ["HashPartitioner", "RangePartitioner", "Shuffle", "shuffle"]
+__all__ = ["HashPartitioner", "RangePartitioner", "Shuffle", "budget_plan", "memory_budget",
+           "shuffle"]
 
 _DF_CONFIG_KEYS = ("dataframe.shuffle.method", "shuffle")
 
@@ -145,25 +149,117 @@ class RangePartitioner:
         return f"range({self.on!r}, {len(self.boundaries) - 1} ranges)"
 
 
+# -- the memory budget of the disk shuffle -----------------------------------------------
+
+#: copies of one partition a shuffle task may hold at once (measured, with room): a
+#: split task holds its
+#: input and the reordered copy it cuts pieces from; an output task its pieces, their
+#: concatenation, and the sorted (or re-indexed) result.
+COPIES_PER_TASK = 6
+
+
+def memory_budget() -> int | None:
+    """Config ``shuffling.memory-budget`` in bytes (a number or a string such as
+    "2GiB"), or None when unset.
+
+    >>> with config.set({"shuffling.memory-budget": "1 MiB"}):
+    ...     memory_budget()
+    1048576
+    """
+    from ..utils.sizes import parse_bytes
+
+    value = config.get("shuffling.memory-budget", None)
+    if value in (None, False, ""):
+        return None
+    budget = parse_bytes(value) if isinstance(value, str) else int(value)
+    if budget <= 0:
+        raise ValueError(f"config shuffling.memory-budget must be positive, got {value!r}")
+    return budget
+
+
+def _workers() -> int:
+    scheduler = config.get("scheduler", None)
+    if isinstance(scheduler, str) and scheduler.lower() in ("sync", "synchronous",
+                                                              "single-threaded"):
+        return 1
+    from ..local.execute import resolve_num_workers
+
+    return resolve_num_workers(None)
+
+
+def budget_plan(method: str | None, total_bytes: float, ninputs: int,
+                npartitions: int) -> tuple[str, int]:
+    """``(method, npartitions)`` for a shuffle of ``total_bytes`` of data, given the
+    memory budget (config ``shuffling.memory-budget``).
+
+    Without a budget: the method as chosen by :func:`plait.shuffle.choose_method`, and
+    ``npartitions`` unchanged. With one, when the data is larger than the budget and no
+    method is given, "disk"; and with "disk", enough output partitions that the tasks
+    running at once (one per worker), each holding up to ``COPIES_PER_TASK`` copies of
+    a partition, stay within the budget. The input partitions' own size is the
+    caller's: a budget smaller than a few input partitions cannot be met.
+
+    >>> with config.set({"shuffling.memory-budget": 1000, "scheduler": "sync",
+    ...                  "dataframe.shuffle.method": None, "shuffle": None}):
+    ...     budget_plan(None, 10_000, 4, 4)
+    ('disk', 60)
+    """
+    budget = memory_budget()
+    if budget is not None and method is None and total_bytes > budget and \
+            not any(config.get(k, None) for k in _DF_CONFIG_KEYS):
+        method = "disk"
+    method = choose_method(method, ninputs, npartitions, _DF_CONFIG_KEYS)
+    if method == "disk" and budget is not None:
+        per_partition = budget / (COPIES_PER_TASK * _workers())
+        npartitions = max(npartitions, int(np.ceil(total_bytes / per_partition)))
+    return method, npartitions
+
+
 # -- the functions the shared shuffle calls (module level: they travel) ------------------
 
-def split_frame(partitioner: Any, part: Any, m: int) -> dict:
-    """``{i: rows of part for output i}``, each piece in the partition's row order."""
+class _Pieces(Mapping):
+    """``{output partition: rows}`` of one input partition, each piece cut only when
+    asked for: the disk shuffle writes them one by one, so a split task holds its
+    input and one piece rather than a second copy of the whole partition."""
+
+    __slots__ = ("bounds", "order", "part")
+
+    def __init__(self, part: Any, order: np.ndarray, bounds: dict):
+        self.part = part
+        self.order = order
+        self.bounds = bounds
+
+    def __getitem__(self, i: int) -> Any:
+        start, stop = self.bounds[i]
+        return self.part.iloc[self.order[start:stop]]
+
+    def __iter__(self) -> Iterator:
+        return iter(self.bounds)
+
+    def __len__(self) -> int:
+        return len(self.bounds)
+
+
+def split_frame(partitioner: Any, part: Any, m: int) -> Mapping:
+    """``{i: rows of part for output i}``, each piece in the partition's row order.
+
+    >>> pieces = split_frame(HashPartitioner(["k"]), pd.DataFrame({"k": [1, 2, 1]}), 1)
+    >>> dict(pieces)[0].k.tolist()
+    [1, 2, 1]
+    """
     if len(part) == 0:
         return {}
-    codes = partitioner.codes(part, m)
     if m == 1:
         return {0: part}
-    order = np.argsort(codes, kind="stable")
+    codes = partitioner.codes(part, m)
     counts = np.bincount(codes, minlength=m)
-    taken = part.iloc[order]
-    pieces = {}
-    start = 0
-    for i, c in enumerate(counts):
-        if c:
-            pieces[i] = taken.iloc[start:start + c]
-            start += c
-    return pieces
+    order = np.argsort(codes, kind="stable")
+    del codes
+    if len(order) < 2**31:
+        order = order.astype("int32")
+    ends = np.cumsum(counts)
+    bounds = {i: (int(ends[i] - counts[i]), int(ends[i])) for i in np.flatnonzero(counts).tolist()}
+    return _Pieces(part, order, bounds)
 
 
 def concat_pieces(pieces: list) -> Any:

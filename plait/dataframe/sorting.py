@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from .expr.blockwise import MapPartitions
-from .shuffle import RangePartitioner, Shuffle
+from .shuffle import RangePartitioner, Shuffle, budget_plan
 
 __all__ = ["quantile_divisions", "set_index", "sort_values"]
 
@@ -32,18 +32,24 @@ _MAX_SAMPLES = 1000
 
 
 def _sample(part: Any, column: Any, k: int) -> pd.DataFrame:
-    """An evenly spaced sample of the sorted non-missing keys, with weights."""
+    """An evenly spaced sample of the sorted non-missing keys, with weights, and the
+    partition's size in bytes spread over the sample's rows."""
     s = part.index.to_series() if column is None else (
         part if isinstance(part, pd.Series) else part[column])
+    nbytes = float(part.memory_usage(deep=True, index=True).sum()
+                   if isinstance(part, pd.DataFrame) else part.memory_usage(deep=True))
     s = s.dropna()
     n = len(s)
     if n == 0:
-        return pd.DataFrame({"value": s.iloc[:0].to_numpy(), "weight": np.zeros(0)})
+        # a partition of only missing keys still has a size
+        return pd.DataFrame({"value": s.iloc[:0].to_numpy(), "weight": np.zeros(0),
+                             "nbytes": np.zeros(0)})
     values = np.sort(s.to_numpy(), kind="stable")
     take = np.unique(np.linspace(0, n - 1, min(k, n)).round().astype("int64"))
     take = np.union1d(take, [0, n - 1])
     w = np.full(len(take), n / len(take))
-    return pd.DataFrame({"value": values[take], "weight": w})
+    return pd.DataFrame({"value": values[take], "weight": w,
+                         "nbytes": np.full(len(take), nbytes / len(take))})
 
 
 def quantile_divisions(samples: pd.DataFrame, npartitions: int) -> tuple:
@@ -84,13 +90,24 @@ def _plain(x: Any) -> Any:
     return x
 
 
-def _compute_divisions(expr: Any, column: Any, npartitions: int) -> tuple:
+def _plan(expr: Any, column: Any, npartitions: int, method: str | None) -> tuple:
+    """``(divisions, method)``: boundaries from one sampling pass, and the shuffle
+    method with the number of partitions the memory budget asks for
+    (:func:`plait.dataframe.shuffle.budget_plan`)."""
+    samples = _samples(expr, column, npartitions)
+    method, npartitions = budget_plan(method, float(samples["nbytes"].sum()),
+                                      expr.npartitions, npartitions)
+    return quantile_divisions(samples, npartitions), method
+
+
+def _samples(expr: Any, column: Any, npartitions: int) -> pd.DataFrame:
     from .core import new_collection
 
     k = min(_MAX_SAMPLES, _SAMPLES_PER_OUTPUT * max(npartitions, 1))
     dtype = (expr._meta.index.dtype if column is None else
              (expr._meta.dtype if isinstance(expr._meta, pd.Series) else expr._meta[column].dtype))
-    meta = pd.DataFrame({"value": pd.Series([], dtype=dtype), "weight": pd.Series([], dtype="f8")})
+    meta = pd.DataFrame({"value": pd.Series([], dtype=dtype), "weight": pd.Series([], dtype="f8"),
+                         "nbytes": pd.Series([], dtype="f8")})
     samples = new_collection(MapPartitions(_sample, expr, meta=meta, clear_divisions=True,
                                            kwargs={"column": column, "k": k},
                                            label="quantile-sample")).compute()
@@ -98,7 +115,7 @@ def _compute_divisions(expr: Any, column: Any, npartitions: int) -> tuple:
         raise NotImplementedError("sorting by a categorical column is not supported; "
                                   "sort by its codes (s.cat.codes) or its values "
                                   "(astype(str)) instead")
-    return quantile_divisions(samples, npartitions)
+    return samples
 
 
 def _check_key(meta: Any, column: Any, what: str) -> None:
@@ -173,7 +190,7 @@ def set_index(df: Any, other: Any, drop: bool = True, sorted: bool = False,
             _set_index_part, expr, meta=meta, divisions=tuple(divisions),
             kwargs={"column": other, "drop": drop, "sort": False}, label="set-index"))
     if divisions is None:
-        divisions = _compute_divisions(expr, other, npartitions or expr.npartitions)
+        divisions, method = _plan(expr, other, npartitions or expr.npartitions, method)
         if divisions == (None, None):  # no keys at all
             return new_collection(MapPartitions(
                 _set_index_part, expr, meta=meta, clear_divisions=True,
@@ -239,7 +256,7 @@ def sort_values(df: Any, by: Any = None, ascending: Any = True, na_position: str
         return new_collection(MapPartitions(_sort_part, expr, meta=expr._meta,
                                             clear_divisions=True, kwargs=sort_kw,
                                             label="sort-values"))
-    divisions = _compute_divisions(expr, first, n)
+    divisions, method = _plan(expr, first, n, method)
     if divisions == (None, None):
         divisions = (0, 0)
     part = RangePartitioner(first, divisions, asc[0], na_position)
