@@ -120,6 +120,27 @@ def _parse_resources(text: str | None) -> dict:
     return out
 
 
+def _worker_dashboards(text: str, host: str, n: int) -> list:
+    """The HTTP address of each of ``n`` workers from ``--dashboard-address`` (None:
+    no HTTP server; a fixed port is counted up per worker).
+
+    >>> _worker_dashboards(":8790", "127.0.0.1", 2), _worker_dashboards("none", "h", 1)
+    (['127.0.0.1:8790', '127.0.0.1:8791'], [None])
+    """
+    from .http import parse_http_address
+
+    if text.strip().lower() in ("none", ""):
+        return [None] * n
+    try:
+        h, port = parse_http_address(text if not text.startswith(":") else host + text)
+    except (TypeError, ValueError) as exc:
+        raise click.BadParameter(str(exc), param_hint="--dashboard-address") from None
+    if not 0 <= port <= 65535 - (n - 1 if port else 0):
+        raise click.BadParameter(f"{port} is not a port from 0 to 65535",
+                                 param_hint="--dashboard-address")
+    return [f"{h}:{port + i if port else 0}" for i in range(n)]
+
+
 def _memory_limit_value(text: str) -> Any:
     """The --memory-limit text as parse_memory_limit takes it (numbers become numbers)."""
     if text.strip().lower() in ("0", "none", ""):
@@ -146,11 +167,14 @@ def _memory_limit_value(text: str) -> Any:
 @click.option("--port", "--worker-port", "port", type=int, default=0, show_default=True,
               help="Port to listen on; 0 picks a free one (with --nworkers N: workers "
                    "take PORT, PORT+1, ...).")
+@click.option("--dashboard-address", default="none", show_default=True,
+              help="Where the worker serves HTTP (/health), e.g. ':0' or '127.0.0.1:8789' "
+                   "(with --nworkers N: ports PORT..PORT+N-1); 'none' for no HTTP server.")
 @click.option("--resources", default=None,
               help="Abstract resources for resources= constraints, e.g. 'GPU=2'.")
 def worker(address: str, nthreads: int | None, nworkers: int, memory_limit: str,
            name: str | None, local_directory: str | None, host: str, port: int,
-           resources: str | None) -> None:
+           dashboard_address: str, resources: str | None) -> None:
     """Start plait worker(s) for the scheduler at ADDRESS (e.g. 127.0.0.1:8786)."""
     _setup_logging()
     from .worker.memory import cpu_count, parse_memory_limit
@@ -169,11 +193,14 @@ def worker(address: str, nthreads: int | None, nworkers: int, memory_limit: str,
         raise click.BadParameter(str(exc), param_hint="--memory-limit") from None
     if "://" not in address:
         address = f"tcp://{address}"
+    dashboards = _worker_dashboards(dashboard_address, host, nworkers)
     spec = {"nthreads": threads, "memory_limit": limit, "host": host,
             "resources": _parse_resources(resources), "local_directory": local_directory}
     if nworkers == 1:
-        sys.exit(_run(lambda: _one_worker(address, dict(spec, name=name, port=port))))
+        sys.exit(_run(lambda: _one_worker(
+            address, dict(spec, name=name, port=port, dashboard_address=dashboards[0]))))
     spec["port"] = port
+    spec["dashboards"] = dashboards
     sys.exit(_run(lambda: _many_workers(address, spec, nworkers, name)))
 
 
@@ -183,6 +210,8 @@ async def _one_worker(address: str, spec: dict) -> int:
     def ready(w: Any) -> None:
         _say(f"plait worker at: {w.address}")
         _say(f"  scheduler: {address}, threads: {w.nthreads}, name: {w.name}")
+        if getattr(w, "dashboard_link", None):
+            _say(f"  dashboard at: {w.dashboard_link}")
 
     try:
         code = await run_worker(address, spec, on_ready=ready)
@@ -199,8 +228,10 @@ async def _many_workers(address: str, spec: dict, n: int, name: str | None) -> i
     stop = asyncio.Event()
     _stop_on_signals(asyncio.get_running_loop(), stop)
     base_port = spec.pop("port", 0) or 0
+    dashboards = spec.pop("dashboards", [None] * n)
     procs = [WorkerProcess(address, **dict(spec, name=f"{name or os.getpid()}-{i}",
-                                           port=base_port + i if base_port else 0))
+                                           port=base_port + i if base_port else 0,
+                                           dashboard_address=dashboards[i]))
              for i in range(n)]
     results = await asyncio.gather(*[p.start() for p in procs], return_exceptions=True)
     errors = [r for r in results if isinstance(r, BaseException)]

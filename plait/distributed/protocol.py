@@ -58,7 +58,8 @@ Worker <-> worker (rpc)
 ``update_data``      data {key: Serialize(value)}, report (bool)
                      -> {"status": "OK", "nbytes": {key: int}}   (also used by scatter)
 ``identity``         -> {"status": "OK", "type": "Worker", "id", "address", "nthreads",
-                     "memory_limit", "resources", "pid", "scheduler"}
+                     "memory_limit", "resources", "pid", "scheduler", "dashboard_link"
+                     (its HTTP server, ``/health``, or None)}
 ``keys``             -> {"status": "OK", "keys": [keys held]}
 ``terminate``        report (bool, default True) -> {"status": "OK"}; the worker then
                      closes (unregistering when ``report``): how a cluster or the

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 
 import psutil
 import pytest
@@ -89,9 +90,13 @@ def test_scheduler_worker_client_and_sigterm(scheduler_proc, tmp_path):
     port = _free_port()
     worker = Proc("worker", address.replace("tcp://", ""), "--nthreads", "2",
                   "--name", "alice", "--memory-limit", "1GB", "--port", str(port),
-                  "--host", "127.0.0.1", "--local-directory", str(tmp_path))
+                  "--host", "127.0.0.1", "--local-directory", str(tmp_path),
+                  "--dashboard-address", ":0")
     try:
         worker.wait_for_line(rf"plait worker at: tcp://127\.0\.0\.1:{port}\b")
+        link = worker.wait_for_line(r"dashboard at: (http://127\.0\.0\.1:\d+)").group(1)
+        with urllib.request.urlopen(link + "/health", timeout=10) as reply:
+            assert reply.read() == b"ok"
         with Client(address, timeout=10) as c:
             assert c.submit(sum, [1, 2, 3]).result(timeout=20) == 6
             info = c.scheduler_info()["workers"]
@@ -135,6 +140,7 @@ def test_worker_bad_options_fail_with_a_message():
     from plait.distributed.cli import worker
 
     for args, name in [(["--memory-limit", "heaps"], "--memory-limit"),
-                       (["--port", "70000"], "--port"), (["--nworkers", "0"], "--nworkers")]:
+                       (["--port", "70000"], "--port"), (["--nworkers", "0"], "--nworkers"),
+                       (["--dashboard-address", "host:port"], "--dashboard-address")]:
         result = CliRunner().invoke(worker, ["127.0.0.1:1", *args])
         assert result.exit_code != 0 and name in result.output, (args, result.output)

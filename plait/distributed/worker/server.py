@@ -91,6 +91,9 @@ class Worker(Server):
     host, port :
         Where to listen (127.0.0.1 and a free port by default). A worker of an
         ``inproc://`` scheduler listens in-process.
+    dashboard_address : str or int, optional
+        Serve HTTP there (``":0"``: a free port on ``host``): ``/health`` for
+        orchestration probes; None (default) serves none.
     """
 
     def __init__(
@@ -108,6 +111,7 @@ class Worker(Server):
         data: Any = None,
         transfer_incoming_count_limit: int = 4,
         peer_connect_timeout: float = 3.0,
+        dashboard_address: Any = None,
     ):
         if not isinstance(nthreads, int) or nthreads < 1:
             raise ValueError(f"Worker nthreads must be a positive int, got {nthreads!r}")
@@ -133,6 +137,8 @@ class Worker(Server):
         self.protocol = protocol or ("inproc" if parse_address(scheduler_address)[0]
                                      == "inproc" else "tcp")
         self._heartbeat_interval = heartbeat_interval
+        self.dashboard_address = dashboard_address
+        self.http: Any = None
         self._local_directory_arg = local_directory
         self.local_directory: str | None = None
         self._owns_directory = False
@@ -197,6 +203,19 @@ class Worker(Server):
         else:
             await self.listen(f"{self.protocol}://{self.host}:{self.port}")
         self.state.address = self.address
+        if self.dashboard_address is not None:
+            from ..http import HTTPServer, parse_http_address
+
+            where = self.dashboard_address
+            if isinstance(where, str) and where.startswith(":"):
+                where = f"{self.host}{where}"  # ":0" listens where the worker does
+            parse_http_address(where)  # a bad address fails here, named
+            self.http = HTTPServer(self, where)
+            try:
+                self.http.start()
+            except BaseException:
+                await self.close(report=False)
+                raise
         if self.worker_name is None:
             self.worker_name = self.address
         try:
@@ -310,6 +329,8 @@ class Worker(Server):
                              self.name, exc)
         for event in list(self._rejoin_events.values()):
             event.set()
+        if self.http is not None:
+            await self.http.stop()
         await self.rpc.close()
         await self.peers.close()
         await Server.close(self, timeout=min(timeout, 2))
@@ -615,7 +636,13 @@ class Worker(Server):
         return {"status": "OK", "type": "Worker", "id": self.name,
                 "address": self._address_or_none(), "nthreads": self.nthreads,
                 "memory_limit": self.memory_limit, "resources": self.resources,
-                "pid": self.pid, "scheduler": self.scheduler_address}
+                "pid": self.pid, "scheduler": self.scheduler_address,
+                "dashboard_link": self.dashboard_link}
+
+    @property
+    def dashboard_link(self) -> str | None:
+        """``http://host:port`` of this worker's HTTP server, or None."""
+        return self.http.address if self.http is not None else None
 
     def keys(self, comm: Any = None) -> dict:
         return {"status": "OK", "keys": list(self.data)}

@@ -315,3 +315,21 @@ async def test_worker_the_scheduler_forgot_closes():
     await asyncio.wait_for(w.finished(), 10)
     assert w.status == "closed"
     await s.close()
+
+
+@run_async
+async def test_dashboard_address_serves_health_until_close():
+    from tornado.httpclient import AsyncHTTPClient
+
+    s, (w,) = await cluster("tcp://127.0.0.1:0", dashboard_address=":0")
+    link = w.dashboard_link
+    assert link.startswith("http://127.0.0.1:")
+    reply = await AsyncHTTPClient().fetch(link + "/health")
+    assert reply.body == b"ok"
+    assert w.identity()["dashboard_link"] == link
+    await shutdown(s, [w])
+    with pytest.raises(OSError):
+        await AsyncHTTPClient().fetch(link + "/health", connect_timeout=2, request_timeout=2)
+    s2, (plain,) = await cluster("inproc://")
+    assert plain.dashboard_link is None and plain.http is None
+    await shutdown(s2, [plain])
