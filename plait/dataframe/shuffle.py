@@ -253,6 +253,8 @@ def split_frame(partitioner: Any, part: Any, m: int) -> Mapping:
         return {0: part}
     codes = partitioner.codes(part, m)
     counts = np.bincount(codes, minlength=m)
+    if m <= np.iinfo("uint16").max:
+        codes = codes.astype("uint16")  # NumPy's stable sort is a radix sort for these
     order = np.argsort(codes, kind="stable")
     del codes
     if len(order) < 2**31:
