@@ -177,12 +177,12 @@ class ResampleAgg(Expr):
                                                 Ref((src, j)), self.kw, names)
         refs = [Ref(("partial-" + name, j)) for j in range(n)]
         layer[("extent-" + name, 0)] = Task(("extent-" + name, 0), _extent, *refs)
+        # every bin label from the first division to the last, in one pandas call
+        full = pd.Series([0, 0], index=pd.DatetimeIndex([d[0], d[-1]])) \
+            .resample(**self.kw).count().index
         for i in range(n):
-            span = pd.Series([0, 0], index=pd.DatetimeIndex([d[i], d[i + 1]])) \
-                .resample(**self.kw).count().index
-            if i < n - 1:
-                span = span[span < labels[i + 1]]
-            span = span[span >= labels[i]]
+            span = full[full >= labels[i]]
+            span = span[span < labels[i + 1]] if i < n - 1 else span
             deps = [j for j in range(i) if labels[j + 1] >= labels[i]] + [i]
             layer[(name, i)] = Task((name, i), _combine, span,
                                     Ref(("extent-" + name, 0)), self.how, self.meta,
