@@ -230,6 +230,11 @@ class DataFrame(FrameBase):
 
     def query(self, expr: str, **kwargs: Any) -> DataFrame:
         """Rows where the boolean expression ``expr`` holds (``pandas.DataFrame.query``)."""
+        from .expr.query import query_mask
+
+        mask = query_mask(self, expr, kwargs)  # plain comparisons: a mask readers can take
+        if mask is not None:
+            return self[mask]
         return self._method("query", expr, **kwargs)
 
     def eval(self, expr: str, **kwargs: Any) -> Any:

@@ -191,3 +191,33 @@ def test_to_parquet_compute_false(tmp_path):
     assert not (tmp_path / "o" / "part.0.parquet").exists()
     out.compute()
     assert (tmp_path / "o" / "part.1.parquet").exists()
+
+
+def test_query_then_columns_pushed_into_read(tmp_path, monkeypatch):
+    pdf, path = _fixture_files(tmp_path)
+    q = dd.read_parquet(path, split_row_groups=False).query("x >= 850 and z != 3")[["y"]]
+    plan = q.optimize().expr
+    assert type(plan).__name__ == "FromParts"
+    assert plan.columns_ == ["y"]
+    assert plan.filters == [("x", ">=", 850), ("z", "!=", 3)]
+    read = []
+    orig = pq.ParquetFile.read_row_groups
+
+    def spy(self, row_groups, columns=None, **kw):
+        read.append((list(row_groups), list(columns)))
+        return orig(self, row_groups, columns=columns, **kw)
+
+    monkeypatch.setattr(pq.ParquetFile, "read_row_groups", spy)
+    out = q.compute(scheduler="sync")
+    e = pdf.query("x >= 850 and z != 3")[["y"]]
+    np.testing.assert_array_equal(out.to_numpy(), e.to_numpy())
+    assert read == [([8, 9], ["x", "y", "z"])]
+
+
+@pytest.mark.parametrize("expr", ["x > 2", "x > 2 and s == 'k1'", "2 < x <= 5",
+                                  "s in ['k0', 'k2'] or a == 5", "not (x > 0)", "x != 1",
+                                  "s not in ['k1']", "x > 1 & a < 4", "x + 1 > 2", "a > x"])
+def test_query_same_as_pandas(expr):
+    pdf = _pdf(30).reset_index(drop=True)
+    df = dd.from_pandas(pdf, npartitions=3)
+    _eq(df.query(expr).compute(), pdf.query(expr))
