@@ -92,7 +92,10 @@ def _sample_values(dtype: Any, n: int = 2) -> Any:
             values = pd.Categorical([cats[0]] * n, categories=cats, ordered=dtype.ordered)
         return values
     if isinstance(dtype, pd.DatetimeTZDtype) or (isinstance(dtype, np.dtype) and dtype.kind == "M"):
-        return pd.array(pd.to_datetime(["2000-01-01", "2000-01-02"][:n] * n)[:n]).astype(dtype)
+        stamps = pd.to_datetime(["2000-01-01", "2000-01-02"][:n] * n)[:n]
+        if isinstance(dtype, pd.DatetimeTZDtype):  # naive -> aware needs tz_localize
+            return pd.array(stamps.tz_localize(dtype.tz).as_unit(dtype.unit))
+        return pd.array(stamps).astype(dtype)
     if isinstance(dtype, np.dtype) and dtype.kind == "m":
         return pd.array(pd.to_timedelta([1, 2][:n] * n, unit="D")[:n]).astype(dtype)
     if isinstance(dtype, pd.StringDtype) or dtype is str:
