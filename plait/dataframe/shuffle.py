@@ -21,8 +21,8 @@ Row order is kept: the pieces of one output partition are joined in input order.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator, Mapping
-from typing import Any, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -112,7 +112,7 @@ class RangePartitioner:
     ``na_position="first"``). ``on`` is a column name, or None for the index.
     """
 
-    __slots__ = ("on", "boundaries", "ascending", "na_position")
+    __slots__ = ("ascending", "boundaries", "na_position", "on")
 
     def __init__(self, on: Any, boundaries: Sequence, ascending: bool = True,
                  na_position: str = "last"):

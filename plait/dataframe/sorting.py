@@ -44,9 +44,20 @@ def _sample(part: Any, column: Any, k: int) -> pd.DataFrame:
         # a partition of only missing keys still has a size
         return pd.DataFrame({"value": s.iloc[:0].to_numpy(), "weight": np.zeros(0),
                              "nbytes": np.zeros(0)})
-    values = np.sort(s.to_numpy(), kind="stable")
-    take = np.unique(np.linspace(0, n - 1, min(k, n)).round().astype("int64"))
-    take = np.union1d(take, [0, n - 1])
+    values = s.to_numpy()
+    # Sorting a strided subsample (a few times more values than the sample needs) is
+    # much cheaper than sorting the partition and as good for boundaries; the exact
+    # minimum and maximum are added so that the divisions cover every key.
+    step = max(1, n // (8 * k))
+    sub = values[::step]
+    if step > 1 and values.dtype != object:
+        sub = np.concatenate([sub, [values.min(), values.max()]])
+    elif step > 1:
+        sub = np.concatenate([sub, np.array([min(values), max(values)], dtype=object)])
+    values = np.sort(sub, kind="stable")
+    m = len(values)
+    take = np.unique(np.linspace(0, m - 1, min(k, m)).round().astype("int64"))
+    take = np.union1d(take, [0, m - 1])
     w = np.full(len(take), n / len(take))
     return pd.DataFrame({"value": values[take], "weight": w,
                          "nbytes": np.full(len(take), nbytes / len(take))})
@@ -130,7 +141,33 @@ def _check_key(meta: Any, column: Any, what: str) -> None:
 
 # -- set_index -------------------------------------------------------------------------
 
+def fast_order(values: np.ndarray) -> np.ndarray | None:
+    """The stable ascending order of ``values`` through NumPy's quicksort, which is
+    several times faster than its stable sort on 64-bit keys: where the sorted keys
+    hold no ties, any sort gives the stable order. None for keys this does not cover
+    (objects, NaN); the caller then uses pandas' stable sort.
+
+    >>> fast_order(np.array([3, 1, 2])).tolist()
+    [1, 2, 0]
+    >>> fast_order(np.array([2, 1, 2])).tolist()  # ties: the stable order
+    [1, 0, 2]
+    """
+    if values.dtype.kind not in "iumMfb":
+        return None
+    if values.dtype.kind == "f" and np.isnan(values).any():
+        return None
+    order = np.argsort(values)
+    ordered = values[order]
+    if len(ordered) > 1 and (ordered[1:] == ordered[:-1]).any():
+        order = np.argsort(values, kind="stable")
+    return order
+
+
 def _set_index_part(part: pd.DataFrame, column: Any, drop: bool, sort: bool) -> pd.DataFrame:
+    if sort:
+        order = fast_order(part[column].to_numpy())
+        if order is not None:
+            return part.take(order).set_index(column, drop=drop)
     out = part.set_index(column, drop=drop)
     if sort:
         out = out.sort_index(kind="stable", na_position="last")
@@ -213,6 +250,11 @@ def sorted_list(values: Any) -> list:
 # -- sort_values -----------------------------------------------------------------------
 
 def _sort_part(part: Any, by: Any, ascending: Any, na_position: str) -> Any:
+    if (by is None or len(by) == 1) and ascending in (True, [True]):
+        values = part if isinstance(part, pd.Series) else part[by[0]]
+        order = fast_order(values.to_numpy()) if isinstance(values.dtype, np.dtype) else None
+        if order is not None:
+            return part.take(order)
     if isinstance(part, pd.Series):
         return part.sort_values(ascending=ascending, na_position=na_position, kind="stable")
     return part.sort_values(by, ascending=ascending, na_position=na_position, kind="stable")

@@ -7,7 +7,12 @@ import pytest
 
 import plait
 import plait.dataframe as dd
-from plait.dataframe.shuffle import HashPartitioner, RangePartitioner, hash_codes, split_frame
+from plait.dataframe.shuffle import (
+    HashPartitioner,
+    RangePartitioner,
+    hash_codes,
+    split_frame,
+)
 
 from .keydata import KEY_KINDS, key_frame, partitioned
 

@@ -17,6 +17,7 @@ import psutil
 import plait
 import plait.dataframe as dd
 
+
 def rows_for(budget: int, nparts: int) -> int:
     return 4 * budget // nparts // 24  # three 8-byte columns: the data is 4x the budget
 

@@ -20,7 +20,7 @@ import pandas as pd
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from memory_child import make, rows_for  # noqa: E402
+from memory_child import make, rows_for
 
 BUDGET = 16 * 2**20
 NPARTS = 16
