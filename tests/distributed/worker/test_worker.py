@@ -129,8 +129,15 @@ def _ref(key):
     return Ref(key)
 
 
+def test_dead_peer_then_missing_then_refreshed(monkeypatch):
+    import plait.distributed.worker.server as server
+
+    monkeypatch.setattr(server, "MISSING_REFRESH_INTERVAL", 0.05)  # ask again sooner
+    _dead_peer_then_missing_then_refreshed()
+
+
 @run_async
-async def test_dead_peer_then_missing_then_refreshed():
+async def _dead_peer_then_missing_then_refreshed():
     s, (a, b) = await cluster("tcp://127.0.0.1:0", n=2, peer_connect_timeout=0.2)
     s.compute(a.address, "x", inc, 1)
     await s.wait_for("task-finished", key="x")
