@@ -145,7 +145,7 @@ def _fresh_copy(exc: BaseException) -> BaseException:
     """
     try:
         new = copy.copy(exc)
-    except Exception:
+    except Exception:  # noqa: BLE001 - any failure to rebuild: raise the original
         return exc
     if type(new) is not type(exc):
         return exc

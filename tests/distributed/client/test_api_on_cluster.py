@@ -14,9 +14,15 @@ from operator import add
 
 import pytest
 
-import plait
-from plait.distributed import (Client, Variable, as_completed, fire_and_forget,
-                               get_client, progress, wait)
+from plait.distributed import (
+    Client,
+    Variable,
+    as_completed,
+    fire_and_forget,
+    get_client,
+    progress,
+    wait,
+)
 from plait.distributed.comm.serialize import SerializationError
 from plait.distributed.testing import wait_until
 

@@ -95,7 +95,7 @@ def test_client_without_address_starts_a_cluster_that_scales_and_closes():
         assert len(cluster.workers) == 2
         wait_until(lambda: len(cluster.scheduler.state.workers) == 2, timeout=10)
         assert len(child_pids() - before) == 2
-        new = [w for w in cluster.workers.values() if w is not first][0]
+        new = next(w for w in cluster.workers.values() if w is not first)
         cluster.scale(1)
         assert list(cluster.workers.values()) == [first]
         assert not psutil.pid_exists(new.pid) or \

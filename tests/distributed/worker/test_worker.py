@@ -130,7 +130,7 @@ def _ref(key):
 
 
 def test_dead_peer_then_missing_then_refreshed(monkeypatch):
-    import plait.distributed.worker.server as server
+    from plait.distributed.worker import server
 
     monkeypatch.setattr(server, "MISSING_REFRESH_INTERVAL", 0.05)  # ask again sooner
     _dead_peer_then_missing_then_refreshed()
