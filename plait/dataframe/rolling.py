@@ -64,8 +64,10 @@ class Rolling:
         return f"Rolling [{args}]"
 
     def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        # every method but a frame-wide apply works column by column
         return map_overlap(self.frame, _rolling_call, self.before, self.after, self.kwargs,
-                           method, args, kwargs, label=f"rolling-{method}")
+                           method, args, kwargs, label=f"rolling-{method}",
+                           column_wise=True)
 
     def count(self) -> Any:
         return self._call("count")

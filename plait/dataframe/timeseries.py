@@ -23,13 +23,16 @@ __all__ = ["diff", "map_overlap", "shift"]
 
 
 def map_overlap(frame: Any, func: Callable, before: Any, after: Any, *args: Any,
-                meta: Any = None, label: str | None = None, **kwargs: Any) -> Any:
+                meta: Any = None, label: str | None = None, column_wise: bool = False,
+                **kwargs: Any) -> Any:
     """``func`` on each partition with ``before``/``after`` rows (int) or span
-    (Timedelta) of its neighbours; ``func`` returns one row per input row."""
+    (Timedelta) of its neighbours; ``func`` returns one row per input row.
+    ``column_wise``: each output column depends only on the same input column (so a
+    later column selection narrows the input too)."""
     if meta is None:
         meta = emulate(func, frame._meta, *args, **kwargs)
     return new_collection(MapOverlap(frame.expr, func, before, after, tuple(args),
-                                     kwargs or None, meta, label))
+                                     kwargs or None, meta, label, None, column_wise))
 
 
 def _shift(part: Any, periods: int, axis: Any = 0) -> Any:
@@ -73,12 +76,13 @@ def shift(frame: Any, periods: int = 1, freq: Any = None, axis: Any = 0) -> Any:
             divisions = (None,) * (frame.npartitions + 1)
         return new_collection(MapOverlap(frame.expr, _shift_freq, 0, 0, (periods, freq),
                                          None, emulate(_shift_freq, frame._meta, periods,
-                                                       freq), "shift", divisions))
+                                                       freq), "shift", divisions, True))
     if periods == 0:
         return frame
     before, after = (periods, 0) if periods > 0 else (0, -periods)
     return new_collection(MapOverlap(frame.expr, _shift, before, after, (periods,), None,
-                                     emulate(_shift, frame._meta, periods), "shift"))
+                                     emulate(_shift, frame._meta, periods), "shift", None,
+                                     True))
 
 
 def diff(frame: Any, periods: int = 1, axis: Any = 0) -> Any:
@@ -94,4 +98,5 @@ def diff(frame: Any, periods: int = 1, axis: Any = 0) -> Any:
         raise NotImplementedError("diff works along the index (axis=0) only")
     before, after = (periods, 0) if periods > 0 else (0, -periods)
     return new_collection(MapOverlap(frame.expr, _diff, before, after, (periods,), None,
-                                     emulate(_diff, frame._meta, periods), "diff"))
+                                     emulate(_diff, frame._meta, periods), "diff", None,
+                                     True))

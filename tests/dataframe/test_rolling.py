@@ -86,3 +86,20 @@ def test_rolling_plan_borrows_only_edges():
     # one edge and one carry task per boundary, one output per partition
     names = [k[0].split("-")[0] for k in graph if isinstance(k, tuple)]
     assert names.count("edge") == 3 and names.count("carry") == 3
+
+
+def test_column_selection_after_rolling_narrows_the_read(tmp_path):
+    pdf = _data().rename_axis("t")
+    dd.from_pandas(pdf, npartitions=4).to_parquet(tmp_path / "o")
+    df = dd.read_parquet(tmp_path / "o", calculate_divisions=True)
+    for q, e in [(df.rolling("2h").sum()[["x"]], pdf.rolling("2h").sum()[["x"]]),
+                 (df.shift(2).y, pdf.shift(2).y), (df.diff()[["x"]], pdf.diff()[["x"]])]:
+        readers = [n for n in _walk(q.optimize().expr) if type(n).__name__ == "FromParts"]
+        assert len(readers) == 1 and len(readers[0].columns_) == 1
+        _eq(q.compute(), e)
+
+
+def _walk(e):
+    from plait.dataframe.expr import walk
+
+    return list(walk([e]))

@@ -73,8 +73,9 @@ class MapOverlap(Expr):
     partition's own rows; ``func`` must return one row per input row, in order."""
 
     _parameters = ("frame", "func", "before", "after", "args", "kwargs", "meta", "label_",
-                   "divisions_")
-    _defaults = {"args": (), "kwargs": None, "label_": None, "divisions_": None}
+                   "divisions_", "column_wise")
+    _defaults = {"args": (), "kwargs": None, "label_": None, "divisions_": None,
+                 "column_wise": False}
 
     @property
     def label(self) -> str:
@@ -86,10 +87,34 @@ class MapOverlap(Expr):
     def _compute_divisions(self) -> tuple:
         return self.divisions_ if self.divisions_ is not None else self.frame.divisions
 
+    def _keep(self, needed: Any) -> list | None:
+        """Input columns to keep when only ``needed`` output columns are used (each
+        output column comes from the same input column), or None."""
+        from .blockwise import ALL
+
+        meta, src = self.meta, self.frame._meta
+        if needed is ALL or not self.column_wise or not isinstance(meta, pd.DataFrame) \
+                or not isinstance(src, pd.DataFrame) \
+                or list(meta.columns) != list(src.columns):
+            return None
+        return [c for c in src.columns if c in set(needed)] or list(src.columns[:1])
+
     def _child_needs(self, needed: Any) -> dict:
         from .blockwise import ALL
 
-        return {self.frame._name: ALL}
+        keep = self._keep(needed)
+        return {self.frame._name: ALL if keep is None else keep}
+
+    def _narrow(self, needed: Any) -> Expr:
+        from .columns import Projection
+
+        keep = self._keep(needed)
+        if keep is None or keep == list(self.meta.columns):
+            return self
+        ops = list(self.operands)
+        ops[0] = Projection(self.frame, keep)
+        ops[6] = self.meta[keep]
+        return self.substitute_operands(ops)
 
     def _layer(self) -> dict:
         name, src, n = self._name, self.frame._name, self.frame.npartitions
