@@ -221,3 +221,16 @@ def test_query_same_as_pandas(expr):
     pdf = _pdf(30).reset_index(drop=True)
     df = dd.from_pandas(pdf, npartitions=3)
     _eq(df.query(expr).compute(), pdf.query(expr))
+
+
+@pytest.mark.parametrize("scheduler", ["threads", "processes"])
+def test_tz_aware_index_divisions_and_pushdown(tmp_path, scheduler):
+    pdf = pd.DataFrame({"x": np.arange(20.0)},
+                       index=pd.date_range("2000", periods=20, freq="h", name="t",
+                                           tz="Europe/Paris"))
+    dd.from_pandas(pdf, npartitions=4).to_parquet(tmp_path / "o")
+    df = dd.read_parquet(tmp_path / "o", calculate_divisions=True)
+    assert df.divisions[1] == pdf.index[5]
+    _eq(df.loc["2000-01-01 05":"2000-01-01 07"].compute(scheduler=scheduler),
+        pdf.loc["2000-01-01 05":"2000-01-01 07"])
+    _eq(df[df.x > 5].compute(scheduler=scheduler), pdf[pdf.x > 5])

@@ -319,9 +319,17 @@ def _divisions(pieces: list, fields: list, meta: Any) -> tuple | None:
     idx = meta.index
     out = [b[0] for b in bounds] + [bounds[-1][1]]
     if isinstance(idx, pd.DatetimeIndex):
-        out = [pd.Timestamp(v) if idx.tz is None else pd.Timestamp(v).tz_localize(idx.tz)
-               for v in out]
+        out = [_timestamp(v, idx.tz) for v in out]
     return tuple(out)
+
+
+def _timestamp(value: Any, tz: Any) -> pd.Timestamp:
+    """A statistics value as a Timestamp in the index's zone (tz-aware columns are
+    stored in UTC)."""
+    t = pd.Timestamp(value)
+    if tz is None:
+        return t.tz_convert(None) if t.tzinfo is not None else t
+    return t.tz_convert(tz) if t.tzinfo is not None else t.tz_localize("UTC").tz_convert(tz)
 
 
 def read_parquet(path: Any, columns: Any = None, filters: Any = None, index: Any = None,
