@@ -48,12 +48,13 @@ class Sizes:
     tasks: int  # trivial tasks in the overhead section
     text_lines: int  # lines of generated text in the bag section
     array_side: int  # side of the square array in the array section
+    frame_rows: int  # rows of generated CSV in the dataframe section
 
 
 FULL = Sizes(pause=0.1, items=8, fib_seconds=0.25, fib_calls=8, tasks=20_000,
-             text_lines=400_000, array_side=4000)
+             text_lines=400_000, array_side=4000, frame_rows=2_000_000)
 QUICK = Sizes(pause=0.01, items=8, fib_seconds=0.02, fib_calls=4, tasks=2_000,
-              text_lines=4_000, array_side=400)
+              text_lines=4_000, array_side=400, frame_rows=20_000)
 
 
 # -- the work: plain functions, importable so that process workers can load them ----------
@@ -370,9 +371,59 @@ def arrays(tour: Tour) -> None:
     tour.say("  arrays compute with threads by default.")
 
 
+def dataframes(tour: Tour) -> None:
+    """Partitioned dataframes: CSV files read in blocks, pandas work per partition."""
+    heading = "6. DataFrames"
+    if _missing(tour, "pandas", heading, "DataFrames need pandas", "dataframe"):
+        return
+    import io
+    import tempfile
+    from contextlib import redirect_stdout
+
+    import numpy as np
+    import pandas as pd
+
+    import plait.dataframe as dd
+
+    n, files = tour.sizes.frame_rows, 8
+    folder = tempfile.mkdtemp(prefix="plait-demo-csv-")
+    tour.started(f"CSV files in {folder}", partial(shutil.rmtree, folder, True))
+    rng = np.random.default_rng(0)
+    names = np.array(["Alice", "Bob", "Carol", "Dan", "Erin", "Frank", "Grace", "Heidi"])
+    for f in range(files):
+        rows = n // files
+        pd.DataFrame({"id": rng.integers(0, 1000, rows), "name": rng.choice(names, rows),
+                      "x": rng.normal(size=rows).round(6), "y": rng.normal(size=rows).round(6)}
+                     ).to_csv(os.path.join(folder, f"part-{f}.csv"), index=False)
+    tour.heading(f"{heading}: {n:,} rows of CSV in {files} files (id, name, x, y)")
+    pattern = os.path.join(folder, "*.csv")
+    whole, base = _timed(lambda: pd.concat(pd.read_csv(os.path.join(folder, f"part-{f}.csv"))
+                                           for f in range(files)))
+    expected_max = float(whole[whole.x > 0].y.max())
+    expected_means = whole.groupby("name").x.mean().round(9).to_dict()
+    tour.row("pandas: read every file", base)
+    df = dd.read_csv(pattern)
+    query = df[df.x > 0].y.max()
+    plan = io.StringIO()
+    with redirect_stdout(plan):
+        query.explain()
+    tour.say("  df[df.x > 0].y.max(): the optimizer hands the column and the filter to "
+             "the reader")
+    for line in plan.getvalue().splitlines():
+        if "FromParts" in line:
+            tour.say(f"    {line.strip()}")
+    for scheduler in ("sync", "threads"):
+        value, seconds = _timed(lambda: float(query.compute(scheduler=scheduler)))
+        tour.row(f"df[df.x > 0].y.max(), {scheduler}", seconds)
+        tour.check(f"dataframe filter + max, {scheduler}", value, expected_max)
+    means, seconds = _timed(lambda: df.groupby("name").x.mean().compute())
+    tour.row('df.groupby("name").x.mean(), threads', seconds)
+    tour.check("dataframe group-by mean", means.round(9).to_dict(), expected_means)
+
+
 def local_cluster(tour: Tour) -> None:
     """A scheduler and worker processes on this machine: the same work, as futures."""
-    heading = "6. A local cluster"
+    heading = "7. A local cluster"
     if _missing(tour, "msgpack", heading, "the distributed scheduler needs msgpack",
                 "pip install 'plait[distributed]'"):
         return
@@ -417,7 +468,7 @@ def local_cluster(tour: Tour) -> None:
 
 #: The tour, in order. Each section is ``section(tour) -> None``.
 SECTIONS: list[Callable[[Tour], None]] = [sleeping_tasks, gil_bound, task_overhead,
-                                          bag_wordcount, arrays, local_cluster]
+                                          bag_wordcount, arrays, dataframes, local_cluster]
 
 
 def _calibrate_fib(target: float) -> int:
@@ -440,7 +491,7 @@ def _brief(value: Any) -> str:
 
 
 def _report(tour: Tour) -> int:
-    tour.heading("7. Results against plain Python")
+    tour.heading("8. Results against plain Python")
     width = max(len(c.what) for c in tour.checks)
     for c in tour.checks:
         if c.ok:

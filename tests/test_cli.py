@@ -212,14 +212,14 @@ def test_plait_demo_quick_runs_checks_and_leaves_no_process_behind(tmp_path):
     output = log.read_text()
     assert proc.returncode == 0, output
     for heading in ["1. Sleeping tasks", "2. Pure-Python work", "3. Overhead",
-                    "4. Bags: word count", "5. Arrays", "6. A local cluster",
-                    "7. Results against plain Python"]:
+                    "4. Bags: word count", "5. Arrays", "6. DataFrames", "7. A local cluster",
+                    "8. Results against plain Python"]:
         assert heading in output, output
     for row in ["plain Python, one call after another", "delayed, linear sum, sync",
                 "delayed, tree reduction, threads", "us/task", "compute, processes"]:
         assert row in output, output
     result_lines = [line for line in output.splitlines() if line.rstrip().endswith("  OK")]
-    assert len(result_lines) == 18, output
+    assert len(result_lines) == 21, output
     assert "MISMATCH" not in output
     assert "results match plain Python: OK" in output
     assert "Stopped process pool" in output
