@@ -610,8 +610,10 @@ class WorkerState:
     def _handle_update_data(self, ev: UpdateData, out: list) -> None:
         for key, value in ev.data.items():
             ts = self._ensure_task(key)
-            if ev.report:
-                ts.wanted = True
+            # Scattered data is the scheduler's to free (it hears of it from us with
+            # add-keys, or from the client with update-data when report is False):
+            # never dropped here because no local task needs it any more.
+            ts.wanted = True
             state = ts.state
             nbytes = ev.nbytes.get(key)
             if state in ("executing", "long-running", "cancelled", "flight"):
@@ -625,8 +627,7 @@ class WorkerState:
                 self._transition(ts, "released", out)
             self._put_in_memory(ts, value, nbytes, out)
             ts.type = type(value).__name__
-            if ev.report:
-                ts.reported = True
+            ts.reported = True
         if ev.report and ev.data:
             out.append(Send({"op": "add-keys", "keys": list(ev.data)}))
 

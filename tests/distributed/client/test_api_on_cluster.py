@@ -189,3 +189,10 @@ def test_closing_a_worker_closes_the_client_its_tasks_shared(client, cluster_inp
 
     cluster_inproc._call(close, timeout=30)
     assert shared.status == "closed"
+
+
+def test_scattered_data_outlives_the_tasks_that_used_it(client):
+    [x] = client.scatter([10])
+    assert client.submit(inc, x).result(timeout=30) == 11
+    assert client.gather(x) == 10
+    assert client.submit(inc, x, pure=False).result(timeout=30) == 11

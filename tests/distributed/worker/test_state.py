@@ -192,6 +192,21 @@ def test_free_while_executing_cancels_and_resume():
     assert [m["op"] for m in msgs(ws.handle(ok("y")))] == ["task-finished"]
 
 
+def test_scattered_data_stays_after_the_tasks_that_used_it():
+    # Scattered data (report=False: the client tells the scheduler itself) used to be
+    # dropped silently once its last local dependent finished; the scheduler still
+    # counted this worker as its holder, so gathering it later failed.
+    ws = WorkerState(nthreads=1, address=ME)
+    for report in (False, True):
+        ws.handle(UpdateData({"x": 7}, {"x": 28}, report=report))
+        assert executes(ws.handle(ComputeTask("y", "s", (0,), who_has={"x": [ME]}))) == ["y"]
+        out = ws.handle(ok("y"))
+        assert msgs(out, "release-worker-data") == []
+        ws.handle(FreeKeys(["y"]))
+        assert ws.data["x"] == 7
+        assert ws.handle(FreeKeys(["x"])) == [] and "x" not in ws.data
+
+
 def test_compute_request_for_a_key_in_memory_answers_at_once():
     ws = WorkerState(nthreads=1, address=ME)
     ws.handle(UpdateData({"x": 7}, {"x": 28}, report=False))
