@@ -43,8 +43,10 @@ class Rolling:
         if isinstance(window, int):
             if window < 0:
                 raise ValueError(f"rolling: window must be >= 0, got {window}")
-            self.before = max(window - 1, 0)
-            self.after = max(window - 1, 0) if center else 0
+            # a window ends at its row and holds ``window`` rows (one more with
+            # closed="both"): borrowing ``window`` rows covers every case
+            self.before = window
+            self.after = window if center else 0
         else:
             if not isinstance(frame._meta.index, pd.DatetimeIndex):
                 raise ValueError(

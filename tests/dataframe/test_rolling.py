@@ -103,3 +103,11 @@ def _walk(e):
     from plait.dataframe.expr import walk
 
     return list(walk([e]))
+
+
+@pytest.mark.parametrize("closed", ["both", "left", "neither", "right"])
+def test_rolling_closed(closed):
+    pdf = _data()
+    df = dd.from_pandas(pdf, npartitions=15)  # 4 rows each: windows reach 2 back
+    for w in (4, "70min"):
+        _eq(df.rolling(w, closed=closed).sum().compute(), pdf.rolling(w, closed=closed).sum())

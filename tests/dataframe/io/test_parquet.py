@@ -234,3 +234,13 @@ def test_tz_aware_index_divisions_and_pushdown(tmp_path, scheduler):
     _eq(df.loc["2000-01-01 05":"2000-01-01 07"].compute(scheduler=scheduler),
         pdf.loc["2000-01-01 05":"2000-01-01 07"])
     _eq(df[df.x > 5].compute(scheduler=scheduler), pdf[pdf.x > 5])
+
+
+def test_folder_file_extension(tmp_path):
+    (tmp_path / "d").mkdir()
+    pd.DataFrame({"x": [1, 2]}).to_parquet(tmp_path / "d" / "a.parquet")
+    (tmp_path / "d" / "notes.txt").write_text("not parquet")
+    (tmp_path / "d" / "_SUCCESS").write_text("")
+    assert dd.read_parquet(tmp_path / "d").compute().x.tolist() == [1, 2]
+    with pytest.raises(Exception):
+        dd.read_parquet(tmp_path / "d", parquet_file_extension=None)

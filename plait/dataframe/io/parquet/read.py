@@ -5,7 +5,7 @@ its schema gives ``meta``, its row-group statistics let ``filters=`` drop whole 
 before any task exists and give ``divisions`` with ``calculate_divisions=True``. A
 task reads only the columns and row groups its query needs: the optimizer hands it a
 narrowed ``columns`` list and the simple row filters written after ``read_parquet``
-(``df[df.x > 0]``, ``query``-free comparisons, ``isin``); row groups whose statistics
+(``df[df.x > 0]``, ``df.query("x > 0")``, ``isin``); row groups whose statistics
 rule the filter out are never read, and the rows read are filtered with the same
 pandas comparisons as the filter step (``filters_exact``), so that step disappears.
 
@@ -57,7 +57,8 @@ def _is_data_file(path: str) -> bool:
     return not name.startswith(("_", ".")) and not name.endswith(".crc")
 
 
-def _expand(urlpath: Any, storage_options: dict | None) -> list:
+def _expand(urlpath: Any, storage_options: dict | None,
+            extensions: tuple | None = None) -> list:
     """``(fs, path, root, version)`` for each data file ``urlpath`` names (files, globs,
     folders searched recursively, lists of those)."""
     from fsspec.core import url_to_fs
@@ -84,6 +85,7 @@ def _expand(urlpath: Any, storage_options: dict | None) -> list:
             found = fs.find(path, detail=True)
             root = path.rstrip("/")
             files = sorted(p for p in found if _is_data_file(p)
+                           and (not extensions or p.endswith(tuple(extensions)))
                            and not any(s.startswith(("_", ".")) for s in
                                        p[len(root):].strip("/").split("/")[:-1]))
             if not files:
@@ -335,7 +337,9 @@ def _timestamp(value: Any, tz: Any) -> pd.Timestamp:
 def read_parquet(path: Any, columns: Any = None, filters: Any = None, index: Any = None,
                  storage_options: dict | None = None, split_row_groups: Any = "infer",
                  blocksize: Any = "256 MiB", calculate_divisions: bool = False,
-                 engine: str = "pyarrow", **kwargs: Any) -> Any:
+                 ignore_metadata_file: bool = False,
+                 parquet_file_extension: Any = (".parq", ".parquet", ".pq"),
+                 dtype_backend: Any = None, engine: str = "pyarrow", **kwargs: Any) -> Any:
     """Read Parquet files, a folder of them (hive ``key=value`` folders become
     categorical columns) or fsspec URLs into a partitioned DataFrame.
 
@@ -357,6 +361,12 @@ def read_parquet(path: Any, columns: Any = None, filters: Any = None, index: Any
         "infer": runs of row groups of about ``blocksize`` bytes (uncompressed).
     calculate_divisions : bool
         Take divisions from the index column's statistics (when pieces are sorted).
+    ignore_metadata_file : bool
+        Accepted for compatibility: plait always plans from the files' own footers
+        (a ``_metadata`` file is not read).
+    parquet_file_extension : str, tuple or None
+        Inside folders, read only files ending so (None: every file not starting with
+        ``_`` or ``.``). Files named explicitly or by a glob are always read.
 
     Examples
     --------
@@ -374,12 +384,17 @@ def read_parquet(path: Any, columns: Any = None, filters: Any = None, index: Any
         raise ValueError(f"read_parquet supports engine='pyarrow' only, got {engine!r}")
     if kwargs:
         raise TypeError(f"read_parquet got unexpected keywords {sorted(kwargs)}")
+    if dtype_backend is not None:
+        raise NotImplementedError("read_parquet(dtype_backend=...) is not supported; "
+                                  "convert with astype after reading")
+    if isinstance(parquet_file_extension, str):
+        parquet_file_extension = (parquet_file_extension,)
     if not (isinstance(split_row_groups, (bool, int)) or split_row_groups in ("infer",
                                                                                "adaptive")):
         raise ValueError("split_row_groups must be True, False, an int or 'infer', got "
                          f"{split_row_groups!r}")
     dnf = as_dnf(filters)
-    files = _expand(path, storage_options)
+    files = _expand(path, storage_options, parquet_file_extension)
     hive = [_hive(root, p) for _, p, root, _ in files]
     keys = list(dict.fromkeys(k for h in hive for k in h))
     categories = {k: pd.CategoricalDtype(sorted(set(_typed([h[k] for h in hive if k in h]))))
