@@ -303,6 +303,13 @@ class Resampler:
 
     aggregate = agg
 
+    def __getattr__(self, name: str) -> Any:
+        if not name.startswith("_") and hasattr(pd.core.resample.Resampler, name):
+            raise NotImplementedError(
+                f"resample(...).{name} is not supported (it does not combine from per-"
+                f"partition partials); supported: {', '.join(_PARTIALS)}, agg")
+        raise AttributeError(name)
+
     def _method(self, how: str) -> Any:
         if how not in _PARTIALS:
             raise NotImplementedError(

@@ -84,3 +84,11 @@ def test_resample_divisions_and_errors():
     assert not unknown.known_divisions
     with pytest.raises(ValueError, match="known divisions"):
         unknown.resample("h")
+
+
+def test_resample_unsupported_named():
+    df = dd.from_pandas(_data(), npartitions=2)
+    with pytest.raises(NotImplementedError, match="median is not supported"):
+        df.resample("h").median()
+    with pytest.raises(AttributeError):
+        df.resample("h").not_a_method
