@@ -136,7 +136,8 @@ Client -> scheduler (rpc)
                      their data is recomputed where needed; part 2 copies it first)
 ``task-status``      keys -> {key: state} (unknown keys: "forgotten")
 ``retry``            keys -> {"status": "OK"}: erred keys run again from the task that
-                     failed (``Client.retry``)
+                     failed, with every erred task downstream of it (``Client.retry``,
+                     ``Future.retry``; the client marks those futures pending first)
 ``register-scheduler-plugin`` plugin (Serialize(SchedulerPlugin)), name
                      -> {"status": "OK"} (``Client.register_plugin``; the plugin's
                      ``start(scheduler)`` is awaited)
