@@ -19,6 +19,7 @@ partitions. The aggregations are those that combine exactly from partials: ``sum
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import numpy as np
@@ -155,7 +156,7 @@ class ResampleAgg(Expr):
 
     def _compute_divisions(self) -> tuple:
         labels = self._labels()
-        if all(a < b for a, b in zip(labels[:-1], labels[1:])):
+        if all(a < b for a, b in itertools.pairwise(labels)):
             return tuple(labels)
         return (None,) * len(labels)
 

@@ -49,7 +49,7 @@ class Rolling:
             self.after = window if center else 0
         else:
             if not isinstance(frame._meta.index, pd.DatetimeIndex):
-                raise ValueError(
+                raise ValueError(  # noqa: TRY004 (pandas raises ValueError too)
                     f"rolling({window!r}): a time window needs a datetime index; this "
                     f"frame's index is {frame._meta.index.dtype}. Use set_index on a "
                     "datetime column, or a row count")

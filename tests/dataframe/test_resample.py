@@ -91,4 +91,4 @@ def test_resample_unsupported_named():
     with pytest.raises(NotImplementedError, match="median is not supported"):
         df.resample("h").median()
     with pytest.raises(AttributeError):
-        df.resample("h").not_a_method
+        _ = df.resample("h").not_a_method

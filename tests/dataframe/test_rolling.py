@@ -63,7 +63,7 @@ def test_rolling_empty_and_uneven_partitions(scheduler):
 def test_rolling_apply_agg_quantile():
     pdf = _data()
     df = dd.from_pandas(pdf, npartitions=6)
-    f = lambda a: float(np.nanmax(a) - np.nanmin(a)) if np.isfinite(a).any() else np.nan  # noqa: E731
+    f = lambda a: float(np.nanmax(a) - np.nanmin(a)) if np.isfinite(a).any() else np.nan
     _eq(df.x.rolling(4).apply(f, raw=True).compute(), pdf.x.rolling(4).apply(f, raw=True))
     _eq(df.rolling("90min").agg(["sum", "max"]).compute(),
         pdf.rolling("90min").agg(["sum", "max"]))

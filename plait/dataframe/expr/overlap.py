@@ -74,8 +74,8 @@ class MapOverlap(Expr):
 
     _parameters = ("frame", "func", "before", "after", "args", "kwargs", "meta", "label_",
                    "divisions_", "column_wise")
-    _defaults = {"args": (), "kwargs": None, "label_": None, "divisions_": None,
-                 "column_wise": False}
+    _defaults = {"args": (), "kwargs": None, "label_": None,  # noqa: RUF012
+                 "divisions_": None, "column_wise": False}
 
     @property
     def label(self) -> str:

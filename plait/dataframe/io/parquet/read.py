@@ -15,6 +15,7 @@ categorical columns, which filters also prune without opening the files.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 from collections.abc import Sequence
@@ -315,7 +316,7 @@ def _divisions(pieces: list, fields: list, meta: Any) -> tuple | None:
         if st is None or st[0] is None:
             return None
         bounds.append((st[0], st[1]))
-    for (_, hi), (lo, _) in zip(bounds, bounds[1:]):
+    for (_, hi), (lo, _) in itertools.pairwise(bounds):
         if lo < hi:
             return None  # overlapping or unsorted pieces: divisions unknown
     idx = meta.index

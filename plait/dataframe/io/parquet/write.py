@@ -61,10 +61,9 @@ def _write_part(part: pd.DataFrame, fs: Any, root: str, filename: str, schema: A
             fs.makedirs(f"{root}/{folder}", exist_ok=True)
         collector: list = []
         table = _table(piece, schema, write_index)
-        with fs.open(path, "wb") as f:
-            with pq.ParquetWriter(f, table.schema, metadata_collector=collector,
-                                  **kwargs) as writer:
-                writer.write_table(table)
+        with fs.open(path, "wb") as f, pq.ParquetWriter(
+                f, table.schema, metadata_collector=collector, **kwargs) as writer:
+            writer.write_table(table)
         md = collector[0] if collector else None
         if md is not None:
             md.set_file_path(rel)
