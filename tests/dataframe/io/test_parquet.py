@@ -244,3 +244,14 @@ def test_folder_file_extension(tmp_path):
     assert dd.read_parquet(tmp_path / "d").compute().x.tolist() == [1, 2]
     with pytest.raises(pa.ArrowInvalid):  # notes.txt is read too
         dd.read_parquet(tmp_path / "d", parquet_file_extension=None)
+
+
+def test_append_refuses_overlapping_index(tmp_path):
+    pdf = _pdf(20)
+    dd.from_pandas(pdf.iloc[10:], npartitions=1).to_parquet(tmp_path / "o")
+    early = dd.from_pandas(pdf.iloc[:10], npartitions=2)
+    with pytest.raises(ValueError, match="ignore_divisions=True"):
+        early.to_parquet(tmp_path / "o", append=True)
+    early.to_parquet(tmp_path / "o", append=True, ignore_divisions=True)
+    got = dd.read_parquet(tmp_path / "o").compute().sort_index()
+    _eq(got, pdf)

@@ -123,8 +123,34 @@ def _check_append(fs: Any, root: str, files: list, schema: Any, partition_on: li
                          "folder (or overwrite=True)")
 
 
+def _existing_index_max(fs: Any, files: list, schema: Any) -> Any:
+    """The largest stored index value in ``files`` (from row-group statistics), or None
+    when the index is not stored as one column with statistics."""
+    import pyarrow.parquet as pq
+
+    fields = [c for c in (schema.pandas_metadata or {}).get("index_columns", [])
+              if isinstance(c, str)]
+    if len(fields) != 1:
+        return None
+    top = None
+    for path in files:
+        with fs.open(path, "rb") as f:
+            md = pq.ParquetFile(f).metadata
+        j = md.schema.names.index(fields[0]) if fields[0] in md.schema.names else None
+        if j is None:
+            return None
+        for g in range(md.num_row_groups):
+            st = md.row_group(g).column(j).statistics
+            if md.row_group(g).num_rows == 0:
+                continue
+            if st is None or not st.has_min_max:
+                return None
+            top = st.max if top is None else max(top, st.max)
+    return top
+
+
 def to_parquet(df: Any, path: Any, compression: Any = "snappy", write_index: bool = True,
-               append: bool = False, overwrite: bool = False,
+               append: bool = False, overwrite: bool = False, ignore_divisions: bool = False,
                partition_on: Any = None, storage_options: dict | None = None,
                write_metadata_file: bool | None = None, compute: bool = True,
                compute_kwargs: dict | None = None,
@@ -143,6 +169,9 @@ def to_parquet(df: Any, path: Any, compression: Any = "snappy", write_index: boo
     append, overwrite : bool
         Add files to an existing folder (its schema must agree with the frame's), or
         remove the folder first.
+    ignore_divisions : bool
+        With ``append``, allow an index that does not start after the stored one (by
+        default such an append is refused, since the files would no longer be sorted).
     partition_on : str or list
         Columns whose values become ``key=value`` folders.
     write_metadata_file : bool
@@ -183,6 +212,24 @@ def to_parquet(df: Any, path: Any, compression: Any = "snappy", write_index: boo
     old_mds: list = []
     if existing:
         _check_append(fs, root, existing, schema, partition_on)
+        if write_index and not ignore_divisions and df.known_divisions:
+            top = _existing_index_max(fs, existing, schema)
+            if top is not None:
+                start_label = df.divisions[0]
+                try:
+                    from .read import _timestamp
+
+                    if isinstance(start_label, pd.Timestamp):
+                        top = _timestamp(top, start_label.tz)
+                    overlap = start_label <= top
+                except TypeError:
+                    overlap = False
+                if overlap:
+                    raise ValueError(
+                        f"to_parquet(append=True): the new index starts at {start_label!r}, "
+                        f"not after the stored index (which reaches {top!r}), so the files "
+                        "would no longer be sorted. Pass ignore_divisions=True to append "
+                        "anyway")
         numbers = [int(m.group(1)) for p in existing
                    if (m := re.search(r"part\.(\d+)\.parquet$", p))]
         start = max(numbers) + 1 if numbers else len(existing)
