@@ -326,6 +326,26 @@ def _divisions(pieces: list, fields: list, meta: Any) -> tuple | None:
     return tuple(out)
 
 
+def _footer(item: tuple) -> tuple:
+    import pyarrow.parquet as pq
+
+    fs, path = item
+    with fs.open(path, "rb") as f:
+        pf = pq.ParquetFile(f)
+        return pf.metadata, pf.schema_arrow
+
+
+def _footers(items: list) -> list:
+    """``(metadata, arrow schema)`` of each file; many files are opened a few at a time
+    (on object stores each footer is a round trip)."""
+    if len(items) < 4:
+        return [_footer(i) for i in items]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(min(8, len(items))) as pool:
+        return list(pool.map(_footer, items))
+
+
 def _timestamp(value: Any, tz: Any) -> pd.Timestamp:
     """A statistics value as a Timestamp in the index's zone (tz-aware columns are
     stored in UTC)."""
@@ -377,8 +397,6 @@ def read_parquet(path: Any, columns: Any = None, filters: Any = None, index: Any
     >>> dd.read_parquet(d)[["x"]].compute(scheduler="sync").x.tolist()
     [1, 2, 3]
     """
-    import pyarrow.parquet as pq
-
     from .._collection import from_parts
 
     if engine not in ("pyarrow", "auto"):
@@ -404,10 +422,8 @@ def read_parquet(path: Any, columns: Any = None, filters: Any = None, index: Any
 
     schema = None
     pieces: list = []
-    for (fs, p, _, version), h in zip(files, hive):
-        with fs.open(p, "rb") as f:
-            pf = pq.ParquetFile(f)
-            md, file_schema = pf.metadata, pf.schema_arrow
+    footers = _footers([(fs, p) for fs, p, _, _ in files])
+    for (fs, p, _, version), h, (md, file_schema) in zip(files, hive, footers):
         if schema is None:
             schema = file_schema
         elif not file_schema.remove_metadata().equals(schema.remove_metadata()):
