@@ -17,7 +17,7 @@ import pandas as pd
 
 from ...expr.io import FILTER_OPS
 
-__all__ = ["as_dnf", "may_match", "rows_matching"]
+__all__ = ["as_dnf", "group_stats", "may_match", "merge_stats", "rows_matching"]
 
 _OPS = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le,
         ">": operator.gt, ">=": operator.ge}
@@ -130,4 +130,47 @@ def rows_matching(frame: pd.DataFrame, dnf: list | None) -> pd.Series:
     for conj in dnf:
         m = _mask(frame, conj)
         out = m if out is None else out | m
+    return out
+
+
+# -- statistics ----------------------------------------------------------------------------
+
+def group_stats(rg: Any) -> dict:
+    """``{column: (min, max, nulls, rows)}`` of one row group (None where unknown)."""
+    out = {}
+    for j in range(rg.num_columns):
+        col = rg.column(j)
+        name = col.path_in_schema
+        if "." in name:
+            continue  # nested fields: no pushdown
+        st = col.statistics
+        if st is None:
+            out[name] = None
+            continue
+        nulls = st.null_count if st.has_null_count else None
+        lo, hi = (st.min, st.max) if st.has_min_max else (None, None)
+        out[name] = (lo, hi, nulls, rg.num_rows)
+    return out
+
+
+def merge_stats(stats: list) -> dict:
+    out: dict = {}
+    for s in stats:
+        for name, st in s.items():
+            if name not in out:
+                out[name] = st
+                continue
+            old = out[name]
+            if old is None or st is None:
+                out[name] = None
+                continue
+            nulls = None if old[2] is None or st[2] is None else old[2] + st[2]
+            if old[0] is None or st[0] is None:
+                lo = hi = None
+                if old[0] is not None or st[0] is not None or nulls != old[3] + st[3]:
+                    out[name] = (None, None, None, old[3] + st[3])  # mixed: unknown
+                    continue
+            else:
+                lo, hi = min(old[0], st[0]), max(old[1], st[1])
+            out[name] = (lo, hi, nulls, old[3] + st[3])
     return out

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,7 +24,8 @@ from typing import Any
 import pandas as pd
 
 from ....utils.sizes import parse_bytes
-from .filters import as_dnf, may_match, rows_matching
+from .filters import as_dnf, group_stats, may_match, merge_stats, rows_matching
+from .paths import expand, footers, hive_values, typed_values
 
 __all__ = ["ParquetPiece", "ParquetReader", "read_parquet"]
 
@@ -49,112 +49,6 @@ class ParquetPiece:
     def __repr__(self) -> str:
         groups = "" if self.row_groups is None else f", row_groups={list(self.row_groups)}"
         return f"ParquetPiece({self.path!r}{groups})"
-
-
-# -- files ---------------------------------------------------------------------------------
-
-def _is_data_file(path: str) -> bool:
-    name = path.rstrip("/").rsplit("/", 1)[-1]
-    return not name.startswith(("_", ".")) and not name.endswith(".crc")
-
-
-def _expand(urlpath: Any, storage_options: dict | None,
-            extensions: tuple | None = None) -> list:
-    """``(fs, path, root, version)`` for each data file ``urlpath`` names (files, globs,
-    folders searched recursively, lists of those)."""
-    from fsspec.core import url_to_fs
-
-    from ..files import _version
-
-    patterns = list(urlpath) if isinstance(urlpath, (list, tuple)) else [urlpath]
-    if not patterns:
-        raise ValueError("read_parquet needs at least one path; got an empty list")
-    out = []
-    for pattern in patterns:
-        fs, path = url_to_fs(os.fspath(pattern), **(storage_options or {}))
-        if any(c in path for c in "*?["):
-            found = fs.glob(path, detail=True)
-            files = sorted(p for p, i in found.items() if i.get("type") != "directory")
-            if not files:
-                raise FileNotFoundError(f"read_parquet: no files match {pattern!r}")
-            for p in files:
-                out.append((fs, p, p.rsplit("/", 1)[0], _version(found[p])))
-            continue
-        if not fs.exists(path):
-            raise FileNotFoundError(f"read_parquet: no such file or folder: {pattern!r}")
-        if fs.isdir(path):
-            found = fs.find(path, detail=True)
-            root = path.rstrip("/")
-            files = sorted(p for p in found if _is_data_file(p)
-                           and (not extensions or p.endswith(tuple(extensions)))
-                           and not any(s.startswith(("_", ".")) for s in
-                                       p[len(root):].strip("/").split("/")[:-1]))
-            if not files:
-                raise FileNotFoundError(f"read_parquet: the folder {pattern!r} holds no "
-                                        "data files")
-            out.extend((fs, p, root, _version(found[p])) for p in files)
-        else:
-            out.append((fs, path, path.rsplit("/", 1)[0], _version(fs.info(path))))
-    return out
-
-
-def _hive(root: str, path: str) -> dict:
-    """``key=value`` folder names between ``root`` and ``path``."""
-    rel = path[len(root):].strip("/").split("/")[:-1]
-    return dict(s.split("=", 1) for s in rel if "=" in s)
-
-
-def _typed(values: list) -> list:
-    """Hive values as ints or floats where they all read as such (as pyarrow does)."""
-    for kind in (int, float):
-        try:
-            return [kind(v) for v in values]
-        except ValueError:
-            continue
-    return values
-
-
-# -- statistics ----------------------------------------------------------------------------
-
-def _group_stats(rg: Any) -> dict:
-    """``{column: (min, max, nulls, rows)}`` of one row group (None where unknown)."""
-    out = {}
-    for j in range(rg.num_columns):
-        col = rg.column(j)
-        name = col.path_in_schema
-        if "." in name:
-            continue  # nested fields: no pushdown
-        st = col.statistics
-        if st is None:
-            out[name] = None
-            continue
-        nulls = st.null_count if st.has_null_count else None
-        lo, hi = (st.min, st.max) if st.has_min_max else (None, None)
-        out[name] = (lo, hi, nulls, rg.num_rows)
-    return out
-
-
-def _merge_stats(stats: list) -> dict:
-    out: dict = {}
-    for s in stats:
-        for name, st in s.items():
-            if name not in out:
-                out[name] = st
-                continue
-            old = out[name]
-            if old is None or st is None:
-                out[name] = None
-                continue
-            nulls = None if old[2] is None or st[2] is None else old[2] + st[2]
-            if old[0] is None or st[0] is None:
-                lo = hi = None
-                if old[0] is not None or st[0] is not None or nulls != old[3] + st[3]:
-                    out[name] = (None, None, None, old[3] + st[3])  # mixed: unknown
-                    continue
-            else:
-                lo, hi = min(old[0], st[0]), max(old[1], st[1])
-            out[name] = (lo, hi, nulls, old[3] + st[3])
-    return out
 
 
 # -- turning a table into the partition ------------------------------------------------------
@@ -222,7 +116,7 @@ class ParquetReader:
                 groups = range(pf.num_row_groups) if piece.row_groups is None \
                     else piece.row_groups
                 keep = [g for g in groups
-                        if may_match(_group_stats(pf.metadata.row_group(g)), partition, dnf)]
+                        if may_match(group_stats(pf.metadata.row_group(g)), partition, dnf)]
                 if keep:
                     table = pf.read_row_groups(keep, columns=fields)
                 else:
@@ -255,7 +149,7 @@ class ParquetReader:
 def _pieces_of(fs: Any, path: str, md: Any, partition: tuple, version: Any,
                split_row_groups: Any, blocksize: int | None) -> list:
     n = md.num_row_groups
-    stats = [_group_stats(md.row_group(g)) for g in range(n)]
+    stats = [group_stats(md.row_group(g)) for g in range(n)]
     if split_row_groups is False or n <= 1:
         runs = [list(range(n))]
     elif split_row_groups is True:
@@ -276,7 +170,7 @@ def _pieces_of(fs: Any, path: str, md: Any, partition: tuple, version: Any,
     whole = len(runs) == 1
     out = []
     for run in runs:
-        merged = _merge_stats([stats[g] for g in run]) if run else {}
+        merged = merge_stats([stats[g] for g in run]) if run else {}
         rows = sum(md.row_group(g).num_rows for g in run)
         out.append((ParquetPiece(fs, path, None if whole else tuple(run), partition,
                                  version, merged), rows))
@@ -324,26 +218,6 @@ def _divisions(pieces: list, fields: list, meta: Any) -> tuple | None:
     if isinstance(idx, pd.DatetimeIndex):
         out = [_timestamp(v, idx.tz) for v in out]
     return tuple(out)
-
-
-def _footer(item: tuple) -> tuple:
-    import pyarrow.parquet as pq
-
-    fs, path = item
-    with fs.open(path, "rb") as f:
-        pf = pq.ParquetFile(f)
-        return pf.metadata, pf.schema_arrow
-
-
-def _footers(items: list) -> list:
-    """``(metadata, arrow schema)`` of each file; many files are opened a few at a time
-    (on object stores each footer is a round trip)."""
-    if len(items) < 4:
-        return [_footer(i) for i in items]
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(min(8, len(items))) as pool:
-        return list(pool.map(_footer, items))
 
 
 def _timestamp(value: Any, tz: Any) -> pd.Timestamp:
@@ -413,24 +287,24 @@ def read_parquet(path: Any, columns: Any = None, filters: Any = None, index: Any
         raise ValueError("split_row_groups must be True, False, an int or 'infer', got "
                          f"{split_row_groups!r}")
     dnf = as_dnf(filters)
-    files = _expand(path, storage_options, parquet_file_extension)
-    hive = [_hive(root, p) for _, p, root, _ in files]
+    files = expand(path, storage_options, parquet_file_extension)
+    hive = [hive_values(root, p) for _, p, root, _ in files]
     keys = list(dict.fromkeys(k for h in hive for k in h))
-    categories = {k: pd.CategoricalDtype(sorted(set(_typed([h[k] for h in hive if k in h]))))
+    categories = {k: pd.CategoricalDtype(sorted(set(typed_values([h[k] for h in hive if k in h]))))
                   for k in keys}
     size = None if blocksize is None else parse_bytes(blocksize)
 
     schema = None
     pieces: list = []
-    footers = _footers([(fs, p) for fs, p, _, _ in files])
-    for (fs, p, _, version), h, (md, file_schema) in zip(files, hive, footers):
+    metas = footers([(fs, p) for fs, p, _, _ in files])
+    for (fs, p, _, version), h, (md, file_schema) in zip(files, hive, metas):
         if schema is None:
             schema = file_schema
         elif not file_schema.remove_metadata().equals(schema.remove_metadata()):
             raise ValueError(f"read_parquet: {p!r} has another schema than the first file:"
                              f"\n{file_schema.remove_metadata()}\nversus\n"
                              f"{schema.remove_metadata()}")
-        typed = {k: _typed([v])[0] if all(isinstance(c, (int, float))
+        typed = {k: typed_values([v])[0] if all(isinstance(c, (int, float))
                                           for c in categories[k].categories) else v
                  for k, v in h.items()}
         partition = tuple(typed.items())

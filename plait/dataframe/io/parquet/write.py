@@ -89,11 +89,11 @@ def _write_metadata(written: list, fs: Any, root: str, schema: Any, existing: li
 
 
 def _existing(fs: Any, root: str) -> list:
-    from .read import _is_data_file
+    from .paths import is_data_file
 
     if not fs.exists(root):
         return []
-    return sorted(p for p in fs.find(root) if _is_data_file(p)
+    return sorted(p for p in fs.find(root) if is_data_file(p)
                   and not any(s.startswith(("_", ".")) for s in
                               p[len(root):].strip("/").split("/")[:-1]))
 
