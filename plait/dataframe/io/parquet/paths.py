@@ -19,7 +19,7 @@ def is_data_file(path: str) -> bool:
 
 
 def expand(urlpath: Any, storage_options: dict | None,
-            extensions: tuple | None = None) -> list:
+           extensions: tuple | None = None) -> list:
     """``(fs, path, root, version)`` for each data file ``urlpath`` names (files, globs,
     folders searched recursively, lists of those)."""
     from fsspec.core import url_to_fs
