@@ -434,3 +434,29 @@ async def test_write_cancelled_halfway_closes_the_comm():
         await comm.write({"y": 1})
     peer.abort()
     listener.stop()
+
+
+def test_large_frames_do_not_import_numpy():
+    # A scheduler only forwards bytes: receiving a big frame must not import NumPy.
+    import subprocess
+    import sys
+
+    code = (
+        "import asyncio, sys\n"
+        "from plait.distributed.comm import Serialize, connect, listen\n"
+        "async def main():\n"
+        "    async def echo(c):\n"
+        "        await c.write(await c.read())\n"
+        "    listener = await listen('tcp://127.0.0.1:0', echo, deserialize=False)\n"
+        "    comm = await connect(listener.contact_address)\n"
+        "    await comm.write({'b': Serialize(b'x' * 300_000), 'k': [('k', 1)] * 20_000})\n"
+        "    reply = await comm.read()\n"
+        "    assert len(reply['b']) == 300_000 and reply['k'][-1] == ('k', 1)\n"
+        "    await comm.close()\n"
+        "    print('numpy' in sys.modules)\n"
+        "asyncio.run(main())\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=50)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"
