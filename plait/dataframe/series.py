@@ -164,6 +164,29 @@ class Index(Series):
     def __getattr__(self, key: str) -> Any:
         raise AttributeError(f"'Index' object has no attribute {key!r}")
 
+    # pandas compares an Index into a bare NumPy array, which has no index to align on;
+    # comparing the index as a Series keeps each partition's labels, so the mask can
+    # filter its frame (df[df.index < "2000-01-02"]) and combine with column masks.
+    def __lt__(self, other: Any) -> Series:
+        return self.to_series() < other
+
+    def __le__(self, other: Any) -> Series:
+        return self.to_series() <= other
+
+    def __gt__(self, other: Any) -> Series:
+        return self.to_series() > other
+
+    def __ge__(self, other: Any) -> Series:
+        return self.to_series() >= other
+
+    def __eq__(self, other: Any) -> Series:  # type: ignore[override]
+        return self.to_series() == other
+
+    def __ne__(self, other: Any) -> Series:  # type: ignore[override]
+        return self.to_series() != other
+
+    __hash__ = Series.__hash__
+
 
 def _index_to_series(idx: pd.Index) -> pd.Series:
     return idx.to_series()

@@ -216,3 +216,18 @@ def test_loc_date_strings():
     assert_eq(df.loc["2024-02-05":], pdf.loc["2024-02-05":])
     assert df.loc["2024-01-05"].npartitions == 1
     assert_eq(df.v.loc["2024-01-10":"2024-01-12"], pdf.v.loc["2024-01-10":"2024-01-12"])
+
+
+@pytest.mark.parametrize("scheduler", ["sync", "threads"])
+def test_filter_by_index_comparison(scheduler):
+    # df.index < label is a boolean Series on the index, so it filters the frame and
+    # combines with column masks, as in pandas.
+    pdf = pd.DataFrame({"y": range(30)}, index=pd.date_range("2000", periods=30, freq="h"))
+    ddf = dd.from_pandas(pdf, npartitions=4)
+    cut = "2000-01-01 07:00"
+    got = ddf[ddf.index < cut].compute(scheduler=scheduler)
+    pd.testing.assert_frame_equal(got, pdf[pdf.index < cut])
+    got = ddf[(ddf.y > 25) | (ddf.index <= cut)].compute(scheduler=scheduler)
+    pd.testing.assert_frame_equal(got, pdf[(pdf.y > 25) | (pdf.index <= cut)])
+    got = ddf[ddf.index != pdf.index[3]].compute(scheduler=scheduler)
+    pd.testing.assert_frame_equal(got, pdf[pdf.index != pdf.index[3]])
