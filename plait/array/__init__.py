@@ -29,6 +29,7 @@ from .creation import (
     zeros_like,
 )
 from .gufunc import apply_gufunc, as_gufunc, gufunc
+from .file_targets import HDF5Target
 from .io import from_npy_stack, from_zarr, store, to_hdf5, to_npy_stack, to_zarr
 from .manipulation import (
     argtopk,
@@ -147,7 +148,7 @@ def _register_all() -> None:
 __all__ = sorted(
     set(_ufunc.UFUNC_NAMES)
     | {
-        "Array", "fft", "linalg", "map_overlap", "store", "to_zarr", "from_zarr", "to_hdf5",
+        "Array", "HDF5Target", "fft", "linalg", "map_overlap", "store", "to_zarr", "from_zarr", "to_hdf5",
         "to_npy_stack", "from_npy_stack", "argtopk", "array_split", "diff", "dstack", "flip",
         "fliplr", "flipud", "gradient", "hstack", "isin", "pad", "repeat", "roll", "sort",
         "split", "tile", "topk", "tril", "triu", "vstack", "bincount", "digitize",

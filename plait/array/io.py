@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 from typing import Any
 
 import numpy as np
@@ -104,6 +103,32 @@ def _block_regions(chunks: tuple, offsets: tuple) -> dict:
             for idx, slc in chunks_to_slices(chunks).items()}
 
 
+def _supplied_locks(lock: Any, targets: list, compute: bool, scheduler: Any) -> list:
+    """One lock per target: ``lock=True`` gives the lock plait supplies for the scheduler
+    that will run the writes (see :mod:`plait.array.locks`), keyed by the target's file
+    or store so that writers of one file share it; a lock object is used as given."""
+    from .locks import lock_for, scheduler_kind, target_lock_name
+
+    if lock is None or lock is False:
+        return [False] * len(targets)
+    kind = scheduler_kind(scheduler) if compute else "unknown"
+    if kind in ("processes", "distributed"):
+        for t in targets:
+            if type(t).__module__.startswith("h5py"):
+                raise TypeError(
+                    "an open h5py dataset cannot be written from other processes (HDF5 "
+                    "allows one writer per file, and h5py objects do not pickle): close "
+                    "the file and pass plait.array.HDF5Target(path, name) as the target, "
+                    "use plait.array.to_hdf5, or write with scheduler='threads'")
+    each = list(lock) if isinstance(lock, list) else [lock] * len(targets)
+    if len(each) != len(targets):
+        raise ValueError(f"store got {len(each)} locks for {len(targets)} targets; give "
+                         "one lock, or a list with one per target")
+    shared = new_name("store-lock")
+    return [lock_for(target_lock_name(t, shared), scheduler, lazy=not compute)
+            if one is True else (one or False) for t, one in zip(targets, each)]
+
+
 def store(sources: Any, targets: Any, lock: Any = True, regions: Any = None,
           compute: bool = True, return_stored: bool = False, **kwargs: Any) -> Any:
     """Write arrays into objects that support ``target[region] = block`` (NumPy arrays
@@ -111,8 +136,10 @@ def store(sources: Any, targets: Any, lock: Any = True, regions: Any = None,
 
     ``sources`` is an array or a list of arrays, ``targets`` one target or a list;
     ``regions`` a tuple of slices (the part of each target to fill) or a list of them.
-    ``lock=True`` makes writes take a ``threading.Lock`` (or pass a lock, or ``False``
-    for targets safe to write concurrently). ``compute=False`` returns a Delayed that
+    ``lock=True`` makes each write take the lock plait supplies for the scheduler (a
+    thread lock, a file lock under processes, a cluster lock under a distributed Client;
+    one per target file or store; see :mod:`plait.array.locks`), or pass a lock, or
+    ``False`` for targets safe to write concurrently. ``compute=False`` returns a Delayed that
     writes when computed; ``return_stored=True`` returns arrays of what was stored.
     Other keywords go to ``compute``.
 
@@ -139,10 +166,7 @@ def store(sources: Any, targets: Any, lock: Any = True, regions: Any = None,
     elif len(regions) != len(sources):
         raise ValueError(f"store got {len(regions)} regions for {len(sources)} sources; "
                          "give one region per source, or one tuple of slices for all")
-    if lock is True:
-        lock = threading.Lock()
-    elif lock is None:
-        lock = False
+    locks = _supplied_locks(lock, targets, compute, kwargs.get("scheduler"))
 
     stored: list[Array] = []
     target_keys = []
@@ -155,7 +179,7 @@ def store(sources: Any, targets: Any, lock: Any = True, regions: Any = None,
         for idx, where in _block_regions(src.chunks, offsets).items():
             key = (name,) + idx
             layer[key] = Task(key, _store_block, Ref((src.name,) + idx), Ref(target_key),
-                              where, lock, return_stored)
+                              where, locks[i], return_stored)
         stored.append(Array(layer, name, src.chunks, src.dtype, (src,)))
 
     if return_stored and not compute:
@@ -169,7 +193,7 @@ def store(sources: Any, targets: Any, lock: Any = True, regions: Any = None,
     # compute and return_stored: write now, then read back lazily from the targets.
     _write_all(stored).compute(**kwargs)
     loaded = []
-    for src, target, region in zip(sources, targets, regions):
+    for src, target, region, lock in zip(sources, targets, regions, locks):
         offsets = _region_offsets(region, target, src, 0)
         name = new_name("load-stored")
         target_key = f"{name}-target"
@@ -297,7 +321,9 @@ def to_hdf5(filename: Any, *args: Any, chunks: Any = True, **kwargs: Any) -> Non
 
     ``to_hdf5("f.h5", "/x", x)``, ``to_hdf5("f.h5", {"/x": x, "/y": y})`` or
     ``x.to_hdf5("f.h5", "/x")``. ``chunks=True`` uses the arrays' chunk shapes for the
-    datasets; other keywords go to ``h5py``'s ``require_dataset`` (``compression=``...).
+    datasets; ``scheduler=`` chooses who writes (under processes or a Client each block
+    opens the closed file, writes and closes it, under a lock plait supplies); other
+    keywords go to ``h5py``'s ``require_dataset`` (``compression=``...).
     Read back with ``da.from_array(h5py.File("f.h5")["/x"], chunks=..., lock=True)``.
     """
     if isinstance(filename, Array):  # the method: x.to_hdf5(filename, datapath)
@@ -314,7 +340,11 @@ def to_hdf5(filename: Any, *args: Any, chunks: Any = True, **kwargs: Any) -> Non
         raise TypeError("to_hdf5(filename, datapath, x) or to_hdf5(filename, "
                         "{datapath: x, ...})")
     data = {k: asarray(v) for k, v in data.items()}
+    from .locks import scheduler_kind
+
     h5py = _import_h5py()
+    scheduler = kwargs.pop("scheduler", None)
+    here = scheduler_kind(scheduler) == "local"
     with h5py.File(os.fspath(filename), mode="a") as f:
         dsets = []
         for path, x in data.items():
@@ -324,7 +354,15 @@ def to_hdf5(filename: Any, *args: Any, chunks: Any = True, **kwargs: Any) -> Non
                 c = chunks
             dsets.append(f.require_dataset(path, shape=x.shape, dtype=x.dtype, chunks=c,
                                            **kwargs))
-        store(list(data.values()), dsets, lock=True)
+        if here:
+            store(list(data.values()), dsets, lock=True, scheduler=scheduler)
+    if not here:
+        # Tasks in other processes: the file is closed (one writer per HDF5 file), and
+        # each block opens, writes and closes it under the lock plait supplies.
+        from .file_targets import HDF5Target
+
+        targets = [HDF5Target(filename, path) for path in data]
+        store(list(data.values()), targets, lock=True, scheduler=scheduler)
 
 
 # -- stacks of .npy files --------------------------------------------------------------

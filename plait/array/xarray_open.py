@@ -21,7 +21,7 @@ import os
 import threading
 from typing import Any, Callable
 
-__all__ = ["open_mfdataset"]
+__all__ = ["open_mfdataset", "ProcessLibraryLock"]
 
 #: Opening a file reads its metadata through the netCDF-C/HDF5 libraries, which are not
 #: thread-safe and which xarray locks only around some of those calls: opens of such
@@ -30,6 +30,48 @@ _LIBRARY_OPEN_LOCK = threading.Lock()
 _THREAD_SAFE_ENGINES = ("zarr", "scipy")
 
 _COMBINE_KEYWORDS = ("compat", "data_vars", "coords", "join", "combine_attrs")
+_LIBRARY_ENGINES = ("netcdf4", "h5netcdf")
+
+
+class ProcessLibraryLock:
+    """xarray's lock for the netCDF-C and HDF5 libraries in whichever process holds
+    this object: it pickles by reference, not by value.
+
+    A dataset opened in a worker process comes back holding the *worker's* library lock
+    (xarray's locks pickle by a token drawn when each process imports xarray), so reads
+    of two files opened by two workers would not exclude each other in this process,
+    and the libraries (not thread-safe) crash. Files opened with this lock share this
+    process's lock wherever they were opened.
+
+    >>> import pickle
+    >>> pickle.loads(pickle.dumps(ProcessLibraryLock()))._lock is ProcessLibraryLock()._lock
+    True
+    """
+
+    @property
+    def _lock(self) -> Any:
+        from xarray.backends.netCDF4_ import NETCDF4_PYTHON_LOCK
+
+        return NETCDF4_PYTHON_LOCK
+
+    def acquire(self, *args: Any, **kwargs: Any) -> Any:
+        return self._lock.acquire(*args, **kwargs)
+
+    def release(self) -> None:
+        self._lock.release()
+
+    def locked(self) -> bool:
+        return self._lock.locked()
+
+    def __enter__(self) -> "ProcessLibraryLock":
+        self._lock.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._lock.__exit__(*exc)
+
+    def __reduce__(self):
+        return (ProcessLibraryLock, ())
 
 
 def _expand(paths: Any) -> list:
@@ -50,6 +92,23 @@ def _open_one(path: Any, preprocess: Callable | None, open_kwargs: dict) -> Any:
         with _LIBRARY_OPEN_LOCK:
             ds = xr.open_dataset(path, **open_kwargs)
     return preprocess(ds) if preprocess is not None else ds
+
+
+def _engine(nested: Any, kwargs: dict) -> Any:
+    """The backend xarray will use for these files (guessed from the first, as xarray
+    does, when ``engine`` is not given)."""
+    engine = kwargs.get("engine")
+    if engine is not None:
+        return engine
+    first = _flat(nested)[:1]
+    if not first or not isinstance(first[0], (str, os.PathLike)):
+        return None
+    from xarray.backends.plugins import guess_engine
+
+    try:
+        return guess_engine(os.fspath(first[0]))
+    except ValueError:
+        return None
 
 
 def _map_nested(func: Callable, obj: Any) -> Any:
@@ -97,6 +156,8 @@ def open_mfdataset(paths: Any, chunks: Any = None, concat_dim: Any = None,
     combine_kwargs = {k: kwargs.pop(k) for k in _COMBINE_KEYWORDS if k in kwargs}
     open_kwargs = dict(kwargs, chunks=chunks if chunks is not None else {},
                        chunked_array_type=chunked_array_type)
+    if parallel and "lock" not in kwargs and _engine(nested, kwargs) in _LIBRARY_ENGINES:
+        open_kwargs["lock"] = ProcessLibraryLock()
     if parallel:
         lazy = _map_nested(lambda p: delayed(_open_one, pure=False)(p, preprocess, open_kwargs),
                            nested)

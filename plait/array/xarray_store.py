@@ -2,55 +2,35 @@
 
 xarray hands the chunk manager a list of source arrays and a list of targets (one per
 variable: a netCDF variable wrapper, a zarr array, ...) and asks for them to be written.
-Where the blocks are written depends on the scheduler:
+Every block is a task that writes its own region, through :func:`plait.array.store`;
+what the task writes into, and under which lock, depends on where tasks run:
 
-- in this process (``sync``, ``threads``, a thread pool): each block is a task that
-  writes its own region, through :func:`plait.array.store`. netCDF/HDF5 targets take
-  their file's lock around every write (xarray puts the lock in the target), so
-  threads never call the netCDF-C or HDF5 libraries at the same time.
-- in other processes (``processes``, a distributed Client): a zarr array is written by
-  the workers, block by block (each block owns whole zarr chunks, so no lock is
-  needed). Other targets (netCDF/HDF5 files) are written only by this process: the
-  workers compute the values, and this process writes them under the file's lock. Two
-  processes must never hold one HDF5 file open for writing (the library corrupts the
-  file or refuses to open it), so no lock can make worker-side writes to it safe.
-  The values then pass through this process's memory; write netCDF with threads (the
-  default) for data larger than memory, or use ``to_zarr``.
+- in this process (``sync``, ``threads``, a thread pool): xarray's own targets. netCDF
+  targets take their file's lock around every write (xarray puts it in the target).
+- in other processes (``processes``, a distributed Client): xarray has created the
+  netCDF file and its variables; this process closes its handle (HDF5 allows one
+  writer per file), and each block task opens the file, writes its region and closes
+  it (:class:`~plait.array.file_targets.NetCDFTarget`) under the lock plait supplies
+  for the scheduler (a file lock for processes, a cluster lock for a Client; xarray
+  only knows how to pick Dask's), keyed by the file's path. Zarr arrays travel to the
+  tasks as they are.
+- zarr regions that do not line up with the zarr chunks (or shards) take the lock
+  plait supplies for the array under any scheduler, since two blocks then share a
+  chunk; chunk-aligned writes need none.
+
+Targets that cannot travel (an in-memory netCDF, the scipy backend) are written by
+this process from the computed values, under their own lock.
 """
 
 from __future__ import annotations
 
-from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import Any
 
-from .. import config
 from .core import Array
 
-__all__ = ["store", "runs_in_this_process"]
+__all__ = ["store"]
 
 _STORE_KEYWORDS = ("flush",)  # Dask-only store options xarray passes; nothing to do here
-
-
-def runs_in_this_process(scheduler: Any) -> bool:
-    """Whether tasks run by ``scheduler`` (or the configured default) run in this
-    process, so they can share its open files and its thread locks.
-
-    >>> runs_in_this_process("threads"), runs_in_this_process("processes")
-    (True, False)
-    """
-    from ..collection import SCHEDULER_ALIASES, _get_function_name
-
-    if scheduler is None:
-        scheduler = config.get("scheduler", None)
-    if scheduler is None:
-        return True  # plait arrays default to threads
-    if isinstance(scheduler, str):
-        return SCHEDULER_ALIASES.get(scheduler.lower()) in ("sync", "threads")
-    if isinstance(scheduler, Executor):
-        return isinstance(scheduler, ThreadPoolExecutor)
-    if callable(scheduler):
-        return _get_function_name(scheduler) in ("sync", "threads")
-    return False  # a distributed Client, or another scheduler with its own workers
 
 
 def _is_zarr_array(target: Any) -> bool:
@@ -59,6 +39,34 @@ def _is_zarr_array(target: Any) -> bool:
     except ImportError:
         return False
     return isinstance(target, zarr.Array)
+
+
+def _zarr_aligned(source: Array, target: Any, region: Any) -> bool:
+    """Whether every block of ``source`` written at ``region`` covers whole zarr
+    chunks (or shards) of ``target``, so no two blocks share one."""
+    from .io import _region_offsets, _write_unit
+
+    offsets = _region_offsets(region, target, source, 0)
+    for sizes, start, unit, n in zip(source.chunks, offsets, _write_unit(target),
+                                     target.shape):
+        edge = start
+        for size in (0,) + tuple(sizes):
+            edge += size
+            if edge % unit and edge != n:
+                return False
+    return True
+
+
+class _Growing:
+    """A target whose variable grows along an unlimited dimension as it is written:
+    its shape is the source's, its writes go to the wrapped target."""
+
+    def __init__(self, target: Any, shape: tuple):
+        self.target = target
+        self.shape = tuple(shape)
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        self.target[key] = value
 
 
 def _write_here(sources: list, targets: list, regions: list, lock: Any, kwargs: dict) -> None:
@@ -78,7 +86,8 @@ def _write_here(sources: list, targets: list, regions: list, lock: Any, kwargs: 
 def store(sources: Any, targets: Any, lock: Any = None, compute: bool = True,
           regions: Any = None, **kwargs: Any) -> Any:
     """Write ``sources`` (plait arrays) into xarray's ``targets``, in the right process
-    for the scheduler in ``kwargs`` (or the configured one); see the module docstring.
+    and under the right lock for the scheduler in ``kwargs`` (or the configured one);
+    see the module docstring.
 
     >>> import numpy as np, plait.array as da
     >>> out = np.zeros(4)
@@ -86,7 +95,9 @@ def store(sources: Any, targets: Any, lock: Any = None, compute: bool = True,
     >>> out
     array([0., 1., 2., 3.])
     """
+    from .file_targets import NetCDFTarget
     from .io import store as plait_store
+    from .locks import scheduler_kind
 
     for k in _STORE_KEYWORDS:
         kwargs.pop(k, None)
@@ -96,23 +107,46 @@ def store(sources: Any, targets: Any, lock: Any = None, compute: bool = True,
     if regions is None or isinstance(regions, tuple):
         regions = [regions] * len(sources)
     regions = list(regions)
-    scheduler = kwargs.get("scheduler")
-    if runs_in_this_process(scheduler):
-        return plait_store(sources, targets, lock=lock or False, regions=regions,
-                           compute=compute, **kwargs)
-    if not compute:
+    local = scheduler_kind(kwargs.get("scheduler")) == "local"
+    if not local and not compute:
         raise NotImplementedError(
             "a delayed write (compute=False) with a scheduler that runs tasks in other "
             "processes is not supported: write with compute=True, or use "
             "scheduler='threads' for compute=False")
-    shipped = [i for i, t in enumerate(targets) if _is_zarr_array(t)]
-    here = [i for i in range(len(targets)) if i not in set(shipped)]
+    shipped, locks, here = [], [], []
+    for i, (src, target) in enumerate(zip(sources, targets)):
+        grows = regions[i] is None and tuple(getattr(target, "shape", src.shape)) != src.shape
+        if _is_zarr_array(target):
+            # Whole zarr chunks are independent objects: aligned blocks need no lock.
+            shipped.append((i, target))
+            locks.append(lock or not _zarr_aligned(src, target, regions[i]))
+        elif local:
+            # A variable along an unlimited dimension starts empty and grows as written.
+            shipped.append((i, _Growing(target, src.shape) if grows else target))
+            locks.append(lock or False)
+        else:
+            proxy = NetCDFTarget.from_xarray(target)
+            if proxy is None:
+                here.append(i)
+                continue
+            if grows:
+                proxy.shape = src.shape
+            shipped.append((i, proxy))
+            locks.append(True)  # the lock plait supplies, keyed by the file's path
+    closed: set = set()
+    for i, t in shipped:
+        if isinstance(t, NetCDFTarget):
+            # This process's handle on the file must be closed before workers open it.
+            datastore = targets[i].datastore
+            if id(datastore) not in closed:
+                closed.add(id(datastore))
+                datastore.close()
+    result = None
     if shipped:
-        # Zarr chunks are independent files: workers write them directly, no lock.
-        plait_store([sources[i] for i in shipped], [targets[i] for i in shipped],
-                    lock=False, regions=[regions[i] for i in shipped], compute=True,
-                    **kwargs)
+        result = plait_store([sources[i] for i, _ in shipped], [t for _, t in shipped],
+                             lock=locks, regions=[regions[i] for i, _ in shipped],
+                             compute=compute, **kwargs)
     if here:
         _write_here([sources[i] for i in here], [targets[i] for i in here],
                     [regions[i] for i in here], lock, kwargs)
-    return None
+    return result

@@ -175,17 +175,18 @@ def test_store_zarr_target_written_by_workers(cm, tmp_path):
     np.testing.assert_array_equal(z[...], A)
 
 
-def test_runs_in_this_process():
+def test_scheduler_kind():
     from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
-    from plait.array.xarray_store import runs_in_this_process
+    from plait.array.locks import scheduler_kind
 
-    assert runs_in_this_process("sync") and runs_in_this_process("threading")
-    assert not runs_in_this_process("multiprocessing")
+    assert scheduler_kind("sync") == scheduler_kind("threading") == "local"
+    assert scheduler_kind("multiprocessing") == "processes"
     with ThreadPoolExecutor(1) as t, ProcessPoolExecutor(1) as p:
-        assert runs_in_this_process(t) and not runs_in_this_process(p)
+        assert scheduler_kind(t) == "local" and scheduler_kind(p) == "processes"
     with plait.config.set(scheduler="processes"):
-        assert not runs_in_this_process(None)
+        assert scheduler_kind(None) == "processes"
+    assert scheduler_kind(None) == "local"
 
 
 # -- plait.array additions made for xarray ----------------------------------------------
