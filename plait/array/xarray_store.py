@@ -57,6 +57,17 @@ def _zarr_aligned(source: Array, target: Any, region: Any) -> bool:
     return True
 
 
+_NETCDF_WRAPPERS = ("NetCDF4ArrayWrapper", "H5NetCDFArrayWrapper")
+
+
+def _grows(target: Any, shape: tuple) -> bool:
+    """Whether ``target`` is a netCDF variable along an unlimited dimension that is
+    still shorter than the source (it grows as blocks are written)."""
+    tshape = tuple(getattr(target, "shape", shape))
+    return (type(target).__name__ in _NETCDF_WRAPPERS and tshape != tuple(shape)
+            and len(tshape) == len(shape) and all(t <= s for t, s in zip(tshape, shape)))
+
+
 class _Growing:
     """A target whose variable grows along an unlimited dimension as it is written:
     its shape is the source's, its writes go to the wrapped target."""
@@ -115,7 +126,7 @@ def store(sources: Any, targets: Any, lock: Any = None, compute: bool = True,
             "scheduler='threads' for compute=False")
     shipped, locks, here = [], [], []
     for i, (src, target) in enumerate(zip(sources, targets)):
-        grows = regions[i] is None and tuple(getattr(target, "shape", src.shape)) != src.shape
+        grows = regions[i] is None and _grows(target, src.shape)
         if _is_zarr_array(target):
             # Whole zarr chunks are independent objects: aligned blocks need no lock.
             shipped.append((i, target))

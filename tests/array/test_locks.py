@@ -128,6 +128,20 @@ def test_store_hdf5_target(tmp_path, scheduler):
         pa.HDF5Target(path, "y")
 
 
+def test_delayed_store_resolves_its_lock_in_the_task(tmp_path):
+    h5py = pytest.importorskip("h5py")
+    path = tmp_path / "lazy.h5"
+    _h5_file(path)
+    writes = pa.store(pa.from_array(A, chunks=(2, 3)), pa.HDF5Target(path, "x"), lock=True,
+                      compute=False)
+    lock = next(n.args[3] for n in writes.__plait_graph__().values()
+                if getattr(n, "func", None) is not None and n.func.__name__ == "_store_block")
+    assert isinstance(lock, SchedulerLock)
+    writes.compute(scheduler="processes")
+    with h5py.File(path, "r") as f:
+        np.testing.assert_array_equal(f["x"][...], A)
+
+
 def test_open_h5py_dataset_under_processes_is_refused(tmp_path):
     h5py = pytest.importorskip("h5py")
     with h5py.File(tmp_path / "b.h5", "w") as f:

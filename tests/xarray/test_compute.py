@@ -79,7 +79,7 @@ def test_distributed_client_as_default(pair, tmp_path):
         gb = lazy.a.groupby("x")
         xr.testing.assert_allclose((gb - gb.mean()).compute(),
                                    ds.a.groupby("x") - ds.a.groupby("x").mean())
-        # Writes with the Client as default: zarr chunks by the workers, netCDF here.
+        # Writes with the Client as default: both written block by block by the workers.
         if pytest.importorskip("zarr"):
             lazy.to_zarr(tmp_path / "c.zarr")
             xr.testing.assert_identical(xr.open_zarr(tmp_path / "c.zarr").compute(), ds)
