@@ -87,7 +87,7 @@ class NetCDFTarget:
         self.engine = engine
 
     @classmethod
-    def from_xarray(cls, target: Any) -> "NetCDFTarget | None":
+    def from_xarray(cls, target: Any) -> NetCDFTarget | None:
         """The file-backed equivalent of one of xarray's netCDF array wrappers, or None
         when ``target`` is not one (or its file has no path, as for in-memory writes)."""
         store = getattr(target, "datastore", None)

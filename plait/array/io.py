@@ -193,14 +193,14 @@ def store(sources: Any, targets: Any, lock: Any = True, regions: Any = None,
     # compute and return_stored: write now, then read back lazily from the targets.
     _write_all(stored).compute(**kwargs)
     loaded = []
-    for src, target, region, lock in zip(sources, targets, regions, locks):
+    for src, target, region, one in zip(sources, targets, regions, locks):
         offsets = _region_offsets(region, target, src, 0)
         name = new_name("load-stored")
         target_key = f"{name}-target"
         layer = {target_key: Data(target_key, target)}
         for idx, where in _block_regions(src.chunks, offsets).items():
             key = (name,) + idx
-            layer[key] = Task(key, _load_block, Ref(target_key), where, lock)
+            layer[key] = Task(key, _load_block, Ref(target_key), where, one)
         loaded.append(Array(layer, name, src.chunks, src.dtype))
     return loaded[0] if single else tuple(loaded)
 

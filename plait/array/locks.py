@@ -27,8 +27,14 @@ from typing import Any
 
 from .. import config
 
-__all__ = ["LocalLock", "FileLock", "SchedulerLock", "lock_for", "scheduler_kind",
-           "target_lock_name"]
+__all__ = [
+    "FileLock",
+    "LocalLock",
+    "SchedulerLock",
+    "lock_for",
+    "scheduler_kind",
+    "target_lock_name",
+]
 
 DEFAULT_TIMEOUT = 600.0  # seconds; a write that waits longer reports the lock's name
 
@@ -47,7 +53,7 @@ class LocalLock:
     True
     """
 
-    _registry: "weakref.WeakValueDictionary[str, Any]" = weakref.WeakValueDictionary()
+    _registry: weakref.WeakValueDictionary[str, Any] = weakref.WeakValueDictionary()
     _guard = threading.Lock()
 
     def __init__(self, name: str, timeout: float = DEFAULT_TIMEOUT):
@@ -70,12 +76,12 @@ class LocalLock:
     def locked(self) -> bool:
         return self._lock.locked()
 
-    def __enter__(self) -> "LocalLock":
+    def __enter__(self) -> LocalLock:
         if not self.acquire():
             raise _timeout_error("lock", self.name, self.timeout)
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.release()
 
     def __reduce__(self):
@@ -165,12 +171,12 @@ class FileLock:
             return False
         return True
 
-    def __enter__(self) -> "FileLock":
+    def __enter__(self) -> FileLock:
         if not self.acquire():
             raise _timeout_error("file lock", self.name, self.timeout)
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.release()
 
     def __reduce__(self):
@@ -226,12 +232,12 @@ class SchedulerLock:
     def release(self) -> None:
         self._lock().release()
 
-    def __enter__(self) -> "SchedulerLock":
+    def __enter__(self) -> SchedulerLock:
         if not self.acquire():
             raise _timeout_error("lock", self.name, self.timeout)
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.release()
 
     def __reduce__(self):
@@ -265,12 +271,12 @@ class _DistributedLock:
     def release(self) -> None:
         self._get().release()
 
-    def __enter__(self) -> "_DistributedLock":
+    def __enter__(self) -> _DistributedLock:
         if not self.acquire():
             raise _timeout_error("distributed lock", self.name, self.timeout)
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.release()
 
     def __reduce__(self):

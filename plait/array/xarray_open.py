@@ -19,9 +19,10 @@ from __future__ import annotations
 import glob
 import os
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
-__all__ = ["open_mfdataset", "ProcessLibraryLock"]
+__all__ = ["ProcessLibraryLock", "open_mfdataset"]
 
 #: Opening a file reads its metadata through the netCDF-C/HDF5 libraries, which are not
 #: thread-safe and which xarray locks only around some of those calls: opens of such
@@ -63,11 +64,11 @@ class ProcessLibraryLock:
     def locked(self) -> bool:
         return self._lock.locked()
 
-    def __enter__(self) -> "ProcessLibraryLock":
+    def __enter__(self) -> ProcessLibraryLock:
         self._lock.__enter__()
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         self._lock.__exit__(*exc)
 
     def __reduce__(self):

@@ -12,8 +12,13 @@ import pytest
 
 import plait
 import plait.array as pa
-from plait.array.locks import (FileLock, LocalLock, SchedulerLock, lock_for,
-                               target_lock_name)
+from plait.array.locks import (
+    FileLock,
+    LocalLock,
+    SchedulerLock,
+    lock_for,
+    target_lock_name,
+)
 
 A = np.arange(48.0).reshape(8, 6)
 
@@ -45,13 +50,11 @@ def test_file_lock_excludes_other_processes():
 def test_file_lock_timeout_and_release_on_error():
     holder = FileLock("t-file-timeout")
     waiter = FileLock("t-file-timeout", timeout=0.05)
-    with holder:
-        with pytest.raises(TimeoutError, match="t-file-timeout.*within 0.05 s"):
-            with waiter:
-                pass
-    with pytest.raises(ValueError):
-        with holder:
-            raise ValueError("inside")
+    with holder, pytest.raises(TimeoutError, match="t-file-timeout.*within 0.05 s"):
+        with waiter:
+            pass
+    with pytest.raises(ValueError), holder:
+        raise ValueError("inside")
     assert not holder.locked()
     with waiter:  # free again
         assert waiter.locked()

@@ -12,11 +12,11 @@ xr = pytest.importorskip("xarray")
 pytest.importorskip("netCDF4")
 zarr = pytest.importorskip("zarr")
 
-import plait  # noqa: E402
-from plait.array import file_targets  # noqa: E402
+import plait
+from plait.array import file_targets
 
 
-def _dataset() -> "xr.Dataset":
+def _dataset() -> xr.Dataset:
     rng = np.random.default_rng(7)
     time = pd.date_range("2000-01-01", periods=12, freq="MS")
     tos = rng.normal(20, 3, size=(12, 3, 4)).astype("f4")
@@ -51,7 +51,7 @@ def _spy(monkeypatch) -> list:
     return made
 
 
-def _check(got: "xr.Dataset", full: "xr.Dataset") -> None:
+def _check(got: xr.Dataset, full: xr.Dataset) -> None:
     # The anomaly's mean is summed in another order over blocks: equal to rounding.
     xr.testing.assert_allclose(got.anom, full.anom, rtol=1e-5, atol=1e-5)
     xr.testing.assert_identical(got.drop_vars("anom"), full.drop_vars("anom"))
