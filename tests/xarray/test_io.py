@@ -117,3 +117,35 @@ def test_delayed_write_with_processes_is_refused(tmp_path, expected):
     with plait.config.set(scheduler="processes"):
         with pytest.raises((NotImplementedError, ModuleNotFoundError)):
             lazy.to_netcdf(tmp_path / "x.nc", compute=False)
+
+
+def test_parallel_open_uses_this_process_library_lock(files, tmp_path, monkeypatch):
+    """Files opened through plait take a lock that unpickles to the receiving process's
+    netCDF/HDF5 lock (datasets opened in workers otherwise bring back the workers' own
+    locks, and reads in this process then run the libraries at once and crash)."""
+    import pickle
+
+    from plait.array import xarray_open
+    from plait.array.xarray_open import ProcessLibraryLock
+
+    seen = []
+    real = xr.open_dataset
+
+    def spy(path, **kwargs):
+        seen.append((str(path), kwargs.get("lock")))
+        return real(path, **kwargs)
+
+    monkeypatch.setattr(xr, "open_dataset", spy)
+    open_mfdataset(files[:2], combine="nested", concat_dim="ensemble_member",
+                   scheduler="sync").close()
+    assert all(isinstance(lock, ProcessLibraryLock) for _, lock in seen) and len(seen) == 2
+    from xarray.backends.netCDF4_ import NETCDF4_PYTHON_LOCK
+
+    assert pickle.loads(pickle.dumps(seen[0][1]))._lock is NETCDF4_PYTHON_LOCK
+    pytest.importorskip("zarr")
+    xr.Dataset({"v": ("t", np.arange(3.0))}).to_zarr(tmp_path / "a.zarr")
+    seen.clear()
+    open_mfdataset([str(tmp_path / "a.zarr")], combine="nested", concat_dim="t",
+                   scheduler="sync").close()
+    assert seen == [(str(tmp_path / "a.zarr"), None)]
+    assert xarray_open._engine([str(tmp_path / "a.zarr")], {}) == "zarr"
