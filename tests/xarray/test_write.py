@@ -109,3 +109,18 @@ def test_to_netcdf_unlimited_dimension(tmp_path, scheduler):
     with xr.open_dataset(tmp_path / "u.nc") as back:
         assert back.encoding["unlimited_dims"] == {"time"}
         xr.testing.assert_identical(back.load(), expected)
+
+
+def test_targets_that_cannot_travel_are_written_here(tmp_path):
+    """An in-memory netCDF (no path) and the scipy backend's netCDF-3 file are written
+    by this process from the computed values, under processes too."""
+    expected = _dataset().drop_vars("count")
+    lazy = expected.chunk({"time": 4}, chunked_array_type="plait")
+    with plait.config.set(scheduler="processes"):
+        data = lazy.to_netcdf()
+        if pytest.importorskip("scipy"):
+            lazy.to_netcdf(tmp_path / "v3.nc", engine="scipy")
+    with xr.open_dataset(bytes(data)) as back:
+        xr.testing.assert_identical(back.load(), expected)
+    with xr.open_dataset(tmp_path / "v3.nc", engine="scipy") as back:
+        xr.testing.assert_identical(back.load(), expected)
