@@ -30,8 +30,27 @@ def start_method() -> str:
     return "forkserver" if "forkserver" in methods else "spawn"
 
 
-def _init_worker() -> None:
+def _init_worker(caller_pid: int | None = None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if caller_pid is not None:
+        threading.Thread(target=_exit_with, args=(caller_pid,), daemon=True,
+                         name="plait-parent-watch").start()
+
+
+def _exit_with(caller_pid: int, interval: float = 1.0) -> None:
+    """Exit when the process that made the pool is gone. A caller killed outright
+    (SIGKILL, a test timeout) runs no atexit hook, and a pool worker blocked on its
+    call queue would otherwise live on as an orphan."""
+    import time
+
+    while True:
+        time.sleep(interval)
+        try:
+            os.kill(caller_pid, 0)
+        except ProcessLookupError:
+            os._exit(0)
+        except PermissionError:  # the pid now belongs to someone else's process
+            os._exit(0)
 
 
 def default_pool(num_workers: int) -> ProcessPoolExecutor:
@@ -45,7 +64,8 @@ def default_pool(num_workers: int) -> ProcessPoolExecutor:
             ctx = multiprocessing.get_context(start_method())
             if ctx.get_start_method() == "forkserver":
                 ctx.set_forkserver_preload(["plait", "cloudpickle"])
-            _pool = ProcessPoolExecutor(num_workers, mp_context=ctx, initializer=_init_worker)
+            _pool = ProcessPoolExecutor(num_workers, mp_context=ctx, initializer=_init_worker,
+                                        initargs=(os.getpid(),))
             _pool_size = num_workers
         return _pool
 
