@@ -362,6 +362,21 @@ def _run(collections: list, scheduler: Any, optimize_graph: bool, kwargs: dict) 
     return [_pack(k, values) for k in nested]
 
 
+_LOCAL_ONLY = ("num_workers", "pool", "callbacks", "hooks")
+
+
+def _cluster_client(scheduler: Any) -> Any:
+    """The distributed Client that will run a compute, or None: the one given, else the
+    default one in config (a Client has ``compute`` and ``get`` and is not callable)."""
+    if scheduler is None:
+        scheduler = config.get("scheduler", None)
+    if scheduler is None or isinstance(scheduler, (str, Executor)) or callable(scheduler):
+        return None
+    if callable(getattr(scheduler, "compute", None)) and callable(getattr(scheduler, "get", None)):
+        return scheduler
+    return None
+
+
 def compute(*args: Any, traverse: bool = True, optimize_graph: bool = True,
             scheduler: Any = None, get: Any = None, **kwargs: Any) -> tuple:
     """Compute several collections at once, sharing their common work.
@@ -378,6 +393,11 @@ def compute(*args: Any, traverse: bool = True, optimize_graph: bool = True,
     collections, repack = unpack_collections(*args, traverse=traverse)
     if not collections:
         return args
+    cluster = _cluster_client(scheduler)
+    if cluster is not None:  # the client's own path keeps annotations through fusion
+        kwargs = {k: v for k, v in kwargs.items() if k not in _LOCAL_ONLY}
+        return repack(cluster.compute(collections, sync=True, optimize_graph=optimize_graph,
+                                      **kwargs))
     results = _run(collections, scheduler, optimize_graph, kwargs)
     finals = []
     for c, r in zip(collections, results):

@@ -154,3 +154,29 @@ def test_annotated_retries_and_workers_act_on_a_real_cluster():
         assert [p.compute(scheduler=client) for p in persisted] == [1, 2, 3, 4]
         held = client.who_has()
         assert [held[p.key] for p in parts] == [[target]] * 4
+
+
+def test_dataframe_annotations_act_on_a_real_cluster():
+    pd = pytest.importorskip("pandas")
+    import plait.dataframe as dd
+    from plait.distributed import Client, LocalCluster, Variable
+
+    pdf = pd.DataFrame({"x": range(8)})
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False) as cluster, \
+            Client(cluster, set_as_default=False) as client:
+        attempts = Variable("annotate-df-attempts", client=client)
+        attempts.set(0)
+
+        def flaky(part):
+            n = attempts.get() + 1
+            attempts.set(n)
+            if n < 2:
+                raise RuntimeError(f"attempt {n}")
+            return part + 1
+
+        df = dd.from_pandas(pdf, npartitions=1)
+        with annotate(retries=2):
+            out = df.x.map_partitions(flaky, meta=df.x._meta)
+        # .compute(scheduler=client) goes through the client, annotations included
+        assert out.compute(scheduler=client).tolist() == list(range(1, 9))
+        assert attempts.get() == 2

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .. import annotations as _annotations
 from ..collection import CollectionMethods
 from ..graph import cull
 from .expr import Elemwise, Expr, FromGraph, MapPartitions, optimize, to_graph
@@ -147,6 +148,10 @@ class _Base(CollectionMethods):
                             "make a collection from a pandas object")
         object.__setattr__(self, "_expr", expr)
         object.__setattr__(self, "_opt", None)
+        if _annotations._current is not None:  # inside plait.annotate(...)
+            # The output tasks of this collection carry its steps (partition-wise steps
+            # fuse into them), so they take the annotations.
+            _annotations.note(self, self.__plait_keys__())
 
     @property
     def expr(self) -> Expr:
