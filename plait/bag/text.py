@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
 from ..graph import Ref, Task
+from ..utils.lines import line_start
 from ..utils.sizes import parse_bytes
 from .core import Bag, Item, new_name
 from .optimize import Lazy
@@ -204,8 +205,8 @@ def _read_block(fs: Any, path: str, start: int, end: int, last: bool, delimiter:
                 fmt: _LineFormat) -> Iterator:
     """The lines that start in the byte range ``[start, end)`` of ``path``."""
     with fs.open(path, "rb") as f:
-        begin = _line_start(f, start, delimiter)
-        stop = end if last else _line_start(f, end, delimiter)
+        begin = line_start(f, start, delimiter)
+        stop = end if last else line_start(f, end, delimiter)
         if stop <= begin:
             return
         f.seek(begin)
@@ -218,30 +219,6 @@ def _read_block(fs: Any, path: str, start: int, end: int, last: bool, delimiter:
         lines = _split_stream(io.StringIO(text).read, fmt.linedelimiter)
     for line in lines:
         yield (line, path) if fmt.include_path else line
-
-
-def _line_start(f: Any, pos: int, delimiter: bytes) -> int:
-    """The first offset ``>= pos`` at which a line starts (or the file's end).
-
-    A line starts at 0 and right after each delimiter; a delimiter ending exactly at
-    ``pos`` makes ``pos`` itself a line start, hence the search from ``pos - k``.
-    """
-    if pos <= 0:
-        return 0
-    k = len(delimiter)
-    base = max(0, pos - k)
-    f.seek(base)
-    carry = b""
-    while True:
-        chunk = f.read(_CHUNK)
-        if not chunk:
-            return base + len(carry)
-        buf = carry + chunk
-        i = buf.find(delimiter)
-        if i >= 0:
-            return base + i + k
-        carry = buf[len(buf) - (k - 1):] if k > 1 else b""
-        base += len(buf) - len(carry)
 
 
 def _split_stream(read: Callable[[int], str], delimiter: str) -> Iterator[str]:

@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from ...utils.lines import line_start
 from ...utils.sizes import parse_bytes
 
 __all__ = ["Block", "expand_paths", "open_block", "plan_blocks", "read_block", "read_head"]
@@ -178,8 +179,8 @@ def open_block(block: Block, delimiter: bytes = b"\n") -> Iterator[Any]:
             yield f
         return
     with block.fs.open(block.path, "rb") as f:
-        begin = _line_start(f, block.start, delimiter)
-        stop = None if block.end is None else _line_start(f, block.end, delimiter)
+        begin = line_start(f, block.start, delimiter)
+        stop = None if block.end is None else line_start(f, block.end, delimiter)
         if stop is not None and stop <= begin:
             yield None
             return
@@ -200,11 +201,11 @@ def read_block(block: Block, delimiter: bytes = b"\n") -> bytes:
         with OpenFile(block.fs, block.path, mode="rb", compression=block.compression) as f:
             return f.read()
     with block.fs.open(block.path, "rb") as f:
-        begin = _line_start(f, block.start, delimiter)
+        begin = line_start(f, block.start, delimiter)
         if block.end is None:
             f.seek(begin)
             return f.read()
-        stop = _line_start(f, block.end, delimiter)
+        stop = line_start(f, block.end, delimiter)
         if stop <= begin:
             return b""
         f.seek(begin)
@@ -234,27 +235,3 @@ def read_head(fs: Any, path: str, nbytes: int, compression: str | None,
                 return data + more[:cut + len(delimiter)]
             data += more
         return data[:cut + len(delimiter)]
-
-
-def _line_start(f: Any, pos: int, delimiter: bytes) -> int:
-    """The first offset ``>= pos`` at which a line starts (or the file's end).
-
-    A line starts at 0 and right after each delimiter; a delimiter that ends exactly at
-    ``pos`` makes ``pos`` a line start, hence the search from ``pos - len(delimiter)``.
-    """
-    if pos <= 0:
-        return 0
-    k = len(delimiter)
-    base = max(0, pos - k)
-    f.seek(base)
-    carry = b""
-    while True:
-        chunk = f.read(_CHUNK)
-        if not chunk:
-            return base + len(carry)
-        buf = carry + chunk
-        i = buf.find(delimiter)
-        if i >= 0:
-            return base + i + k
-        carry = buf[len(buf) - (k - 1):] if k > 1 else b""
-        base += len(buf) - len(carry)
