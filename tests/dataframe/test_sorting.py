@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 import plait.dataframe as dd
-from plait.dataframe.sorting import quantile_divisions
+from plait.dataframe.sorting import fast_order, quantile_divisions
 
 from .keydata import key_frame, partitioned
 
@@ -126,3 +126,40 @@ def test_quantile_divisions_weights():
     assert quantile_divisions(s, 2) == (0, 30)
     s = pd.DataFrame({"value": np.arange(100), "weight": np.ones(100)})
     assert quantile_divisions(s, 4) == (0, 25, 50, 75, 99)
+
+
+@pytest.mark.parametrize("case", ["few-ties", "many-ties", "datetime-nat", "bool", "float"])
+def test_fast_order_is_the_stable_order(case):
+    # the quicksort path must give exactly NumPy's stable order, however many ties
+    rng = np.random.default_rng(7)
+    n = 5000
+    if case == "few-ties":
+        v = rng.integers(0, 1 << 40, n)
+        v[rng.integers(0, n, 30)] = v[rng.integers(0, n, 30)]  # a few repeated ids
+    elif case == "many-ties":
+        v = rng.integers(0, 20, n)
+    elif case == "datetime-nat":
+        v = rng.integers(0, 1 << 40, n).astype("datetime64[ns]")
+        v[rng.integers(0, n, 40)] = np.datetime64("NaT")
+        v[rng.integers(0, n, 40)] = v[0]
+    elif case == "bool":
+        v = rng.random(n) < 0.5
+    else:
+        v = rng.integers(0, 1000, n) / 4.0
+    order = fast_order(v)
+    np.testing.assert_array_equal(order, np.argsort(v, kind="stable"))
+
+
+def test_fast_order_declines_nan_and_objects():
+    assert fast_order(np.array([1.0, np.nan])) is None
+    assert fast_order(np.array(["b", "a"], dtype=object)) is None
+
+
+def test_set_index_random_ids_with_repeats_keeps_row_order():
+    # random 40-bit ids with a few repeats: rows sharing an id stay in input order
+    rng = np.random.default_rng(3)
+    ids = rng.integers(0, 1 << 40, 3000)
+    ids[rng.integers(0, 3000, 50)] = ids[rng.integers(0, 3000, 50)]
+    pdf = pd.DataFrame({"id": ids, "v": np.arange(3000)})
+    got = dd.from_pandas(pdf, npartitions=4).set_index("id").compute()
+    pd.testing.assert_frame_equal(got, pdf.set_index("id").sort_index(kind="stable"))
