@@ -20,8 +20,10 @@ import pandas as pd
 
 from .kernels import GroupKeys, aggregate, chunk, combine
 from .keys import resolve_keys
+from .per_group import PerGroupMethods
 from .reductions import ReductionMethods
 from .spec import SERIES_COLUMN, Output, Plan, make_plan, parse_agg
+from .shuffled import MethodCall, shuffled_groupby
 from .value_counts import vc_chunk, vc_combine_list, vc_finish
 
 __all__ = ["DataFrameGroupBy", "SeriesGroupBy", "groupby"]
@@ -44,30 +46,38 @@ def groupby(frame: Any, by: Any = None, level: Any = None, *, as_index: bool = T
     """
     if kwargs:
         raise TypeError(f"groupby() got unexpected keyword arguments {sorted(kwargs)}")
-    _check_split_out(split_out)
+    split_out = _check_split_out(split_out)
     cls = SeriesGroupBy if isinstance(frame._meta, pd.Series) else DataFrameGroupBy
     return cls(frame, by=by, level=level, as_index=as_index,
                sort=True if sort is None else bool(sort), group_keys=group_keys,
                observed=True if observed is None else bool(observed),
-               dropna=True if dropna is None else bool(dropna), split_every=split_every)
+               dropna=True if dropna is None else bool(dropna), split_every=split_every,
+               split_out=split_out, shuffle_method=shuffle_method)
 
 
-def _check_split_out(split_out: Any) -> None:
-    if split_out not in (None, 1, False, True):
-        raise NotImplementedError(
-            f"split_out={split_out!r}: a group-by result spread over several partitions "
-            f"needs the shuffle-based group-by, which is not available yet; leave "
-            f"split_out unset (one output partition)")
+def _check_split_out(split_out: Any) -> int | None:
+    """``split_out`` as a number of output partitions (None: the tree reduction)."""
+    if split_out in (None, False, 1):
+        return None
+    if split_out is True:
+        raise NotImplementedError("split_out=True (a partition count chosen from the data) "
+                                  "is not supported; pass a number of partitions")
+    if isinstance(split_out, bool) or not isinstance(split_out, (int, np.integer)) \
+            or split_out < 1:
+        raise ValueError(f"split_out={split_out!r}: pass a positive number of output "
+                         f"partitions")
+    return int(split_out)
 
 
-class _GroupBy(ReductionMethods):
+class _GroupBy(ReductionMethods, PerGroupMethods):
     """State shared by both group-by kinds; ``selection`` is the chosen column(s)."""
 
     def __init__(self, obj: Any, by: Any = None, level: Any = None, *,
                  as_index: bool = True, sort: bool = True, group_keys: bool = True,
                  observed: bool = True, dropna: bool = True,
                  split_every: int | None = None, selection: Any = None,
-                 _resolved: Any = None):
+                 _resolved: Any = None, split_out: int | None = None,
+                 shuffle_method: Any = None):
         self.obj = obj
         self.by = by
         self.level = level
@@ -77,6 +87,8 @@ class _GroupBy(ReductionMethods):
         self.observed = observed
         self.dropna = dropna
         self.split_every = split_every
+        self.split_out = split_out
+        self.shuffle_method = shuffle_method
         self._selection = selection
         self._keys = _resolved or resolve_keys(obj, by, level)
         self._is_series_obj = isinstance(obj._meta, pd.Series)
@@ -178,8 +190,15 @@ class _GroupBy(ReductionMethods):
         return make_plan(outs, plan.layout, plan.name) if changed else plan
 
     def _simple(self, how: str, call: Any, numeric_only: bool = False,
-                split_every: int | None = None, **opts: Any) -> Any:
+                split_every: int | None = None, split_out: int | None = None,
+                shuffle_method: Any = None, **opts: Any) -> Any:
         meta = self._meta_of(call)  # pandas' own refusals (TypeError) come first
+        n = _check_split_out(split_out) or self.split_out
+        if n:
+            if how not in ("count", "size", "nunique"):
+                opts = {"numeric_only": numeric_only, **opts}
+            return self._shuffled(MethodCall(how, **opts), _widen_all(meta) if how in ("sum", "prod") else meta,
+                                  n, shuffle_method, how)
         columns = self._value_columns()
         if numeric_only:
             columns = self._numeric(columns)
@@ -211,17 +230,41 @@ class _GroupBy(ReductionMethods):
         aggregation (``agg(total=("x", "sum"))``); the layout is pandas'."""
         if args:
             raise TypeError("group-by agg() takes no extra positional arguments")
-        _check_split_out(split_out)
+        n = _check_split_out(split_out) or self.split_out
         series = self._series_layout()
         columns = None if series else self._value_columns()
-        plan = parse_agg(func, kwargs, columns, series_name=self._series_name())
+        if n and not _has_custom(func, kwargs):
+            # pandas per partition after the shuffle: callables and median work too
+            meta = self._meta_of(lambda g: g.agg(func, **kwargs))
+            return self._shuffled(MethodCall("agg", func, **kwargs), meta, n,
+                                  shuffle_method, "agg")
+        try:
+            plan = parse_agg(func, kwargs, columns, series_name=self._series_name())
+        except (NotImplementedError, TypeError):
+            if _has_custom(func, kwargs):
+                raise
+            # median or a callable: every row of a group must meet, so shuffle (into
+            # one partition unless split_out says more)
+            meta = self._meta_of(lambda g: g.agg(func, **kwargs))
+            return self._shuffled(MethodCall("agg", func, **kwargs), meta, 1,
+                                  shuffle_method, "agg")
         if series:
             plan = _series_plan(plan, self._value_columns()[0])
         if plan.custom:
             meta = self._pipeline_meta(plan)  # pandas knows nothing of Aggregation
         else:
             meta = self._meta_of(lambda g: g.agg(func, **kwargs))
+        if n:
+            raise NotImplementedError("split_out with a custom Aggregation is not "
+                                      "supported; leave split_out unset (the tree "
+                                      "reduction) or use a pandas aggregation")
         return self._reduce(plan, meta, "agg", split_every)
+
+    def _shuffled(self, call: Any, meta: Any, n: int | None, shuffle_method: Any,
+                  label: str, empty_meta: bool = True) -> Any:
+        return shuffled_groupby(self, call, meta, n,
+                                shuffle_method or self.shuffle_method,
+                                label=f"groupby-{label}", empty_meta=empty_meta)
 
     def _pipeline_meta(self, plan: Plan) -> Any:
         """The meta from running the kernels themselves on the empty metas."""
@@ -308,6 +351,32 @@ def _wide_int(dtype: Any) -> Any:
     return dtype
 
 
+def _has_custom(func: Any, kwargs: dict) -> bool:
+    """Whether an agg spec names a plait :class:`~.custom.Aggregation` anywhere."""
+    from .custom import Aggregation
+
+    def walk(x: Any) -> bool:
+        if isinstance(x, Aggregation):
+            return True
+        if isinstance(x, dict):
+            return any(walk(v) for v in x.values())
+        if isinstance(x, (list, tuple)):
+            return any(walk(v) for v in x)
+        return False
+    return walk(func) or walk(kwargs)
+
+
+def _widen_all(meta: Any) -> Any:
+    """Small ints and bools widened to 64-bit, as pandas' sum/prod give on data."""
+    if isinstance(meta, pd.Series):
+        return meta.astype(_wide_int(meta.dtype))
+    if isinstance(meta, pd.DataFrame):
+        meta = meta.copy()
+        for i in range(meta.shape[1]):
+            meta.isetitem(i, meta.iloc[:, i].astype(_wide_int(meta.dtypes.iloc[i])))
+    return meta
+
+
 def _widen_sums(meta: Any, plan: Plan) -> Any:
     """pandas sums small ints as 64-bit, but on an empty meta it keeps the small dtype:
     fix the meta of sum/prod outputs so it says what the data will give."""
@@ -355,7 +424,8 @@ class DataFrameGroupBy(_GroupBy):
                    sort=self.sort, group_keys=self.group_keys, observed=self.observed,
                    dropna=self.dropna, split_every=self.split_every,
                    selection=list(key) if isinstance(key, (list, tuple)) else key,
-                   _resolved=self._keys)
+                   _resolved=self._keys, split_out=self.split_out,
+                   shuffle_method=self.shuffle_method)
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):

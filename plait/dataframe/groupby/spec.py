@@ -74,13 +74,13 @@ def normalize_func(func: Any) -> str:
         if name is None:
             raise TypeError(
                 f"group-by aggregation {func!r} is not supported: pass one of the names "
-                f"{', '.join(AGGREGATIONS)} (e.g. .agg('sum')); custom functions need "
-                f"the shuffle-based group-by")
+                f"{', '.join(AGGREGATIONS)} (e.g. .agg('sum')); custom functions go "
+                f"through the shuffle-based group-by (agg(..., split_out=n))")
     if name == "median":
         raise NotImplementedError(
             "group-by 'median' needs every value of a group in one place, which a tree "
-            "reduction does not give; use quantile on the computed groups or "
-            "the shuffle-based group-by when it is available")
+            "reduction does not give; it goes through the "
+            "shuffle-based group-by (groupby().median() or agg(..., split_out=n))")
     if name not in AGGREGATIONS:
         raise ValueError(f"unknown group-by aggregation {name!r}; the supported ones are "
                          f"{', '.join(AGGREGATIONS)}")
