@@ -57,7 +57,8 @@ def groupby(frame: Any, by: Any = None, level: Any = None, *, as_index: bool = T
 
 def _check_split_out(split_out: Any) -> int | None:
     """``split_out`` as a number of output partitions (None: the tree reduction)."""
-    if split_out in (None, False, 1):
+    if split_out is None or split_out is False or (
+            not isinstance(split_out, bool) and split_out == 1):
         return None
     if split_out is True:
         raise NotImplementedError("split_out=True (a partition count chosen from the data) "
@@ -261,10 +262,10 @@ class _GroupBy(ReductionMethods, PerGroupMethods):
         return self._reduce(plan, meta, "agg", split_every)
 
     def _shuffled(self, call: Any, meta: Any, n: int | None, shuffle_method: Any,
-                  label: str, empty_meta: bool = True) -> Any:
+                  label: str, aligned: bool = False) -> Any:
         return shuffled_groupby(self, call, meta, n,
                                 shuffle_method or self.shuffle_method,
-                                label=f"groupby-{label}", empty_meta=empty_meta)
+                                label=f"groupby-{label}", aligned=aligned)
 
     def _pipeline_meta(self, plan: Plan) -> Any:
         """The meta from running the kernels themselves on the empty metas."""

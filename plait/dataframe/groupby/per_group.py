@@ -41,11 +41,12 @@ class PerGroupMethods:
             meta = self._meta_of(call)
         else:
             meta = infer_meta(self, call, meta, "transform")
-        return self._shuffled(call, meta, None, shuffle_method, "transform")
+        return self._shuffled(call, meta, None, shuffle_method, "transform", aligned=True)
 
     def _row_method(self, name: str, shuffle_method: Any, **kwargs: Any) -> Any:
         call = MethodCall(name, **kwargs)
-        return self._shuffled(call, self._meta_of(call), None, shuffle_method, name)
+        return self._shuffled(call, self._meta_of(call), None, shuffle_method, name,
+                              aligned=True)
 
     def shift(self, periods: int = 1, freq: Any = None, fill_value: Any = None,
               meta: Any = None, shuffle_method: Any = None) -> Any:
@@ -57,7 +58,7 @@ class PerGroupMethods:
             kwargs["fill_value"] = fill_value
         call = MethodCall("shift", **kwargs)
         meta = self._meta_of(call) if meta is None else infer_meta(self, call, meta, "shift")
-        return self._shuffled(call, meta, None, shuffle_method, "shift")
+        return self._shuffled(call, meta, None, shuffle_method, "shift", aligned=True)
 
     def cumsum(self, numeric_only: bool = False, skipna: bool = True,
                shuffle_method: Any = None) -> Any:

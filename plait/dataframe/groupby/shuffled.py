@@ -67,7 +67,13 @@ def _restore(part: pd.DataFrame, items: tuple, names: tuple, series_obj: bool,
 
 def _run(part: pd.DataFrame, *, items: tuple, names: tuple, series_obj: bool,
          obj_name: Any, as_list: bool, by_level: Any, opts: dict, selection: Any,
-         call: Callable, meta: Any, empty_meta: bool) -> Any:
+         call: Callable, meta: Any, empty_meta: bool, aligned: bool = False) -> Any:
+    if opts.get("dropna", True) and not aligned and len(part):
+        # rows with a missing key belong to no group: drop them here, since pandas
+        # fails on some inputs whose keys are all missing (rolling)
+        present = part[[_KEY.format(i) for i in range(len(items))]].notna().all(axis=1)
+        if not present.all():
+            part = part[present.to_numpy()]
     frame, keys = _restore(part, items, names, series_obj, obj_name)
     if empty_meta and len(frame) == 0:
         return meta  # pandas' answer on no rows may lose dtypes; the meta has them
@@ -77,16 +83,22 @@ def _run(part: pd.DataFrame, *, items: tuple, names: tuple, series_obj: bool,
         g = frame.groupby(keys if as_list else keys[0], **opts)
     if selection is not None:
         g = g[selection]
-    return call(g)
+    out = call(g)
+    if aligned and len(out) != len(frame) and frame.index.is_unique:
+        # pandas drops every row when all keys of its input are missing, but on the
+        # whole frame it gives those rows NaN: do what the whole frame would
+        out = out.reindex(frame.index)
+    return out
 
 
 def shuffled_groupby(gb: Any, call: Callable, meta: Any, npartitions: int | None,
                      shuffle_method: Any = None, label: str = "groupby-shuffle",
-                     empty_meta: bool = True) -> Any:
+                     empty_meta: bool = True, aligned: bool = False) -> Any:
     """``call(pandas_groupby)`` per group after a shuffle by ``gb``'s keys.
 
     ``gb`` is a plait group-by; ``meta`` the result's meta; ``npartitions`` the number
-    of output partitions (default: the frame's).
+    of output partitions (default: the frame's); ``aligned`` marks one-row-per-input-row
+    results (transform, shift, cum*).
     """
     from ..core import new_collection
     from ..expr import MapPartitions
@@ -112,7 +124,7 @@ def shuffled_groupby(gb: Any, call: Callable, meta: Any, npartitions: int | None
               "obj_name": obj._meta.name if series_obj else None,
               "as_list": isinstance(gb.by, list),
               "by_level": gb.level, "opts": opts, "selection": gb._selection,
-              "call": call, "meta": meta, "empty_meta": empty_meta}
+              "call": call, "meta": meta, "empty_meta": empty_meta, "aligned": aligned}
     out = MapPartitions(_run, moved, meta=meta, kwargs=kwargs, clear_divisions=True,
                         label=label)
     return new_collection(out)
