@@ -180,12 +180,15 @@ def test_rolling_within_groups():
 def test_schedulers(scheduler):
     pdf, df = _pair("skewed", 3, True)
     with plait.config.set(scheduler=scheduler):
-        a, b, c = plait.compute(df.groupby("s").x.agg(["sum", "median"], split_out=2),
-                                df.groupby("a", dropna=False).y.cumsum(),
-                                df.groupby("c").apply(lambda d: d.x.sum(), meta=("x", "f8")))
+        a, b, c, d = plait.compute(
+            df.groupby("s").x.agg(["sum", "median"], split_out=2),
+            df.groupby("a", dropna=False).y.cumsum(),
+            df.groupby("c").apply(lambda d: d.x.sum(), meta=("x", "f8")),
+            df.nunique(split_out=2))
     _check(a, pdf.groupby("s").x.agg(["sum", "median"]))
     _check(b, pdf.groupby("a", dropna=False).y.cumsum())
     _check(c, pdf.groupby("c").apply(lambda d: d.x.sum()).rename("x"))
+    _check(d, pdf.nunique())
 
 
 def test_errors():
@@ -201,3 +204,19 @@ def test_errors():
         df.groupby("a").x.agg(agg, split_out=2)
     with pytest.raises(NotImplementedError, match="win_type"):
         df.groupby("a").x.rolling(3, win_type="triang")
+
+
+@pytest.mark.parametrize("kind,nparts,empty", [("uniform", 4, True), ("equal", 3, False)])
+def test_nunique_split_out(kind, nparts, empty):
+    pdf, df = _pair(kind, nparts, empty)
+    pdf = pdf.assign(big=np.arange(len(pdf)) // 2, t=pd.Timestamp("2020") +
+                     pd.to_timedelta(np.arange(len(pdf)) % 7, unit="D"))
+    df = dd.from_pandas(pdf, npartitions=nparts, sort=False)
+    for dropna in (True, False):
+        got = df.nunique(split_out=3, dropna=dropna)
+        pd.testing.assert_series_equal(got.compute(), pdf.nunique(dropna=dropna))
+        for col in ("a", "s", "c", "big", "t"):
+            assert df[col].nunique(split_out=2, dropna=dropna).compute() == \
+                pdf[col].nunique(dropna=dropna)
+    with pytest.raises(ValueError, match="split_out"):
+        df.nunique(split_out=0)

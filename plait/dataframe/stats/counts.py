@@ -133,8 +133,15 @@ def _nunique_aggregate(parts: list, dropna: bool, meta: Any) -> Any:
 
 
 def nunique(obj: Any, axis: Any = 0, dropna: bool = True,
-            split_every: int | None = None) -> Any:
-    """Exact number of distinct values (per column for a DataFrame)."""
+            split_every: int | None = None, split_out: int | None = None,
+            shuffle_method: Any = None) -> Any:
+    """Exact number of distinct values (per column for a DataFrame).
+
+    By default the distinct values of every partition meet in one task. With
+    ``split_out=n`` (for columns with many distinct values) they are spread by a hash
+    shuffle over ``n`` partitions instead, each counts its own share, and only the
+    counts meet.
+    """
     if axis not in (0, "index"):
         raise NotImplementedError("nunique(axis=1) is not supported; use "
                                   "map_partitions(lambda df: df.nunique(axis=1))")
@@ -142,11 +149,76 @@ def nunique(obj: Any, axis: Any = 0, dropna: bool = True,
     meta = obj._meta.nunique(dropna=dropna)
     if frame:
         meta = meta.astype("int64")
+    if isinstance(split_out, bool) or not isinstance(split_out, (int, np.integer, type(None))) \
+            or (split_out is not None and split_out < 1):
+        raise ValueError(f"nunique(split_out={split_out!r}): pass a positive number of "
+                         f"partitions")
+    if split_out is not None and split_out > 1:
+        return _nunique_shuffled(obj, frame, dropna, int(split_out), shuffle_method,
+                                 meta, split_every)
     columns = tuple(obj._meta.columns) if frame else None
     return tree(obj, _distinct_chunk, _distinct_combine, _nunique_aggregate,
                 meta if frame else np.int64(0), split_every,
                 chunk_kwargs={"columns": columns},
                 aggregate_kwargs={"dropna": dropna, "meta": meta}, label="nunique")
+
+
+_COL, _HASH, _VAL = "__plait_col", "__plait_hash", "__plait_val"
+
+
+def _long_distinct(part: Any, frame: bool) -> pd.DataFrame:
+    """The distinct values of each column of ``part`` as rows (column number, value);
+    values become objects so that columns of any dtypes share one frame."""
+    series = [part[c] for c in part.columns] if frame else [part]
+    # Rows are shuffled by a hash taken on each column in its own dtype: hashing the
+    # mixed object column would let pandas' factorize merge True with 1 and pick a
+    # different representative in different partitions.
+    pieces = [pd.DataFrame({_COL: np.full(len(u), i, dtype="int64"),
+                            _HASH: pd.util.hash_pandas_object(u, index=False).to_numpy(),
+                            _VAL: pd.array(np.asarray(u.astype(object)), dtype=object)})
+              for i, u in ((i, s.drop_duplicates()) for i, s in enumerate(series))]
+    return pd.concat(pieces, ignore_index=True) if pieces else \
+        pd.DataFrame({_COL: np.array([], dtype="int64"), _HASH: np.array([], dtype="uint64"),
+                      _VAL: np.array([], dtype=object)})
+
+
+def _count_distinct(part: pd.DataFrame, ncols: int, dropna: bool) -> pd.Series:
+    """Distinct values per column number in one shuffled partition (all copies of a
+    value are here, so the counts of the partitions add up)."""
+    part = part[[_COL, _VAL]].drop_duplicates()
+    if dropna:
+        part = part[part[_VAL].notna().to_numpy()]
+    counts = part.groupby(_COL).size() if len(part) else pd.Series(dtype="int64")
+    return counts.reindex(range(ncols), fill_value=0).astype("int64")
+
+
+def _sum_counts(parts: list) -> pd.Series:
+    return sum(parts[1:], parts[0])
+
+
+def _counts_result(parts: list, meta: Any, frame: bool) -> Any:
+    total = _sum_counts(parts)
+    if frame:
+        return pd.Series(total.to_numpy(), index=meta.index, dtype="int64", name=meta.name)
+    return int(total.iloc[0])
+
+
+def _nunique_shuffled(obj: Any, frame: bool, dropna: bool, n: int, shuffle_method: Any,
+                      meta: Any, split_every: int | None) -> Any:
+    from ..core import new_collection
+    from ..expr import MapPartitions
+    from ..shuffle import HashPartitioner, Shuffle
+
+    ncols = len(obj._meta.columns) if frame else 1
+    long_meta = _long_distinct(obj._meta, frame)
+    long = MapPartitions(_long_distinct, obj.expr, meta=long_meta,
+                         kwargs={"frame": frame}, clear_divisions=True,
+                         label="nunique-distinct")
+    moved = new_collection(Shuffle(long, HashPartitioner([_COL, _HASH]), n, shuffle_method))
+    return tree(moved, _count_distinct, _sum_counts, _counts_result,
+                meta if frame else np.int64(0), split_every,
+                chunk_kwargs={"ncols": ncols, "dropna": dropna},
+                aggregate_kwargs={"meta": meta, "frame": frame}, label="nunique-shuffle")
 
 
 def _unique_aggregate(parts: list, name: Any) -> pd.Series:
