@@ -6,8 +6,10 @@ time, and the last merge finishes the outputs (see :mod:`.kernels`). The result 
 partition. Its ``_meta`` is pandas' own answer on the empty metas, so names, index and
 dtypes are known without computing.
 
-``split_out`` > 1 (results spread over many partitions by a hash shuffle) is the place
-where a shuffle-based path plugs in: :meth:`_GroupBy._reduce` is the one entry point.
+``split_out=n`` > 1 (on ``groupby()`` or on the method), ``median``, callables in
+``agg``, ``apply``, ``transform``, ``shift``, the cumulative methods and ``rolling`` go
+through :mod:`.shuffled` instead: rows are hash-shuffled by the keys into ``n``
+partitions and pandas runs per partition (see :mod:`.per_group`).
 """
 
 from __future__ import annotations
