@@ -197,11 +197,6 @@ def test_errors():
         df.groupby("a").x.sum(split_out=0)
     with pytest.raises(NotImplementedError, match="split_out=True"):
         df.groupby("a", split_out=True)
-    from plait.dataframe.groupby.custom import Aggregation
-
-    agg = Aggregation("s", chunk=lambda g: g.sum(), agg=lambda g: g.sum())
-    with pytest.raises(NotImplementedError, match="custom Aggregation"):
-        df.groupby("a").x.agg(agg, split_out=2)
     with pytest.raises(NotImplementedError, match="win_type"):
         df.groupby("a").x.rolling(3, win_type="triang")
 
@@ -220,3 +215,16 @@ def test_nunique_split_out(kind, nparts, empty):
                 pdf[col].nunique(dropna=dropna)
     with pytest.raises(ValueError, match="split_out"):
         df.nunique(split_out=0)
+
+
+def test_custom_aggregation_split_out():
+    from plait.dataframe.groupby.custom import Aggregation
+
+    pdf, df = _pair("skewed", 4, True)
+    total = Aggregation("total", chunk=lambda g: g.sum(), agg=lambda g: g.sum())
+    got = df.groupby("s").x.agg(total, split_out=3)
+    assert got.npartitions == 3
+    _check(got.compute(), pdf.groupby("s").x.sum().rename("x"), check_names=False)
+    got = df.groupby(["c", "a"]).agg({"x": total, "y": "sum"}, split_out=2)
+    exp = pdf.groupby(["c", "a"]).agg({"x": "sum", "y": "sum"})
+    _check(got.compute(), exp)

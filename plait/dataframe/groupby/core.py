@@ -258,9 +258,10 @@ class _GroupBy(ReductionMethods, PerGroupMethods):
         else:
             meta = self._meta_of(lambda g: g.agg(func, **kwargs))
         if n:
-            raise NotImplementedError("split_out with a custom Aggregation is not "
-                                      "supported; leave split_out unset (the tree "
-                                      "reduction) or use a pandas aggregation")
+            # a custom Aggregation: the tree kernels, once per shuffled partition
+            call = _KernelCall(replace(self._group_keys(), by=()), self._mark_datetimes(plan),
+                               _widen_sums(meta, plan), self.as_index)
+            return self._shuffled(call, call.meta, n, shuffle_method, "agg")
         return self._reduce(plan, meta, "agg", split_every)
 
     def _shuffled(self, call: Any, meta: Any, n: int | None, shuffle_method: Any,
@@ -352,6 +353,34 @@ def _wide_int(dtype: Any) -> Any:
     if kind in "iu" and isinstance(dtype, np.dtype) and dtype.itemsize < 8:
         return np.dtype("uint64" if kind == "u" else "int64")
     return dtype
+
+
+class _KernelCall:
+    """chunk + finish of a plan on one shuffled partition (every row of its groups is
+    there), for aggregations pandas does not know (custom ``Aggregation``)."""
+
+    takes_frame = True
+
+    def __init__(self, keys: GroupKeys, plan: Plan, meta: Any, as_index: bool):
+        self.keys = keys
+        self.plan = plan
+        self.meta = meta
+        self.as_index = as_index
+
+    def __call__(self, frame: Any, key_series: list) -> Any:
+        keys = replace(self.keys, by=tuple(("arg", i) for i in range(len(key_series))))
+        partial = chunk(frame, *key_series, keys=keys, plan=self.plan)
+        return _finish([partial], keys=keys, plan=self.plan, meta=self.meta,
+                       as_index=self.as_index)
+
+    def __reduce__(self):
+        return (_KernelCall, (self.keys, self.plan, self.meta, self.as_index))
+
+    def __plait_tokenize__(self) -> Any:
+        from ...tokenize import tokenize
+
+        return ("groupby-kernel", tokenize(self.keys), tokenize(self.plan),
+                tokenize(self.meta), self.as_index)
 
 
 def _has_custom(func: Any, kwargs: dict) -> bool:

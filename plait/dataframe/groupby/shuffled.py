@@ -77,6 +77,9 @@ def _run(part: pd.DataFrame, *, items: tuple, names: tuple, series_obj: bool,
     frame, keys = _restore(part, items, names, series_obj, obj_name)
     if empty_meta and len(frame) == 0:
         return meta  # pandas' answer on no rows may lose dtypes; the meta has them
+    if getattr(call, "takes_frame", False):
+        series = [frame[k] if not isinstance(k, pd.Series) else k for k in keys]
+        return call(frame, series)
     if by_level is not None:
         g = frame.groupby(level=by_level, **opts)
     else:
