@@ -223,7 +223,7 @@ def set_index(df: Any, other: Any, drop: bool = True, sorted: bool = False,
     kwargs.pop("compute", None)
     kwargs.pop("partition_size", None)
     if kwargs:
-        raise TypeError(f"set_index got unexpected arguments {sorted(kwargs)}")
+        raise TypeError(f"set_index got unexpected arguments {sorted_list(kwargs)}")
     expr = to_expr(df)
     if hasattr(other, "_expr") or isinstance(other, pd.Series):
         name = getattr(other, "name", None) or "__index__"

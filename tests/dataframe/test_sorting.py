@@ -163,3 +163,10 @@ def test_set_index_random_ids_with_repeats_keeps_row_order():
     pdf = pd.DataFrame({"id": ids, "v": np.arange(3000)})
     got = dd.from_pandas(pdf, npartitions=4).set_index("id").compute()
     pd.testing.assert_frame_equal(got, pdf.set_index("id").sort_index(kind="stable"))
+
+
+def test_set_index_unknown_keyword_is_named():
+    # the `sorted=` parameter must not hide the builtin used by the error message
+    df = dd.from_pandas(pd.DataFrame({"a": [2, 1]}), npartitions=1)
+    with pytest.raises(TypeError, match=r"unexpected arguments \['sort'\]"):
+        df.set_index("a", sort=False)
