@@ -45,7 +45,36 @@ def _timeout_error(kind: str, name: str, timeout: float) -> TimeoutError:
                         "or check what else writes this target")
 
 
-class LocalLock:
+class _NamedLock:
+    """What the locks below share: ``with`` takes the lock or raises a TimeoutError that
+    names it; pickling keeps the name and timeout (subclasses add what else they need)."""
+
+    kind = "lock"
+    name: str
+    timeout: float
+
+    def acquire(self, blocking: bool = True, timeout: float | None = None) -> bool:
+        raise NotImplementedError  # pragma: no cover - every subclass defines it
+
+    def release(self) -> None:
+        raise NotImplementedError  # pragma: no cover - every subclass defines it
+
+    def __enter__(self) -> Any:
+        if not self.acquire():
+            raise _timeout_error(self.kind, self.name, self.timeout)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+    def __reduce__(self):
+        return (type(self), (self.name, self.timeout))
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__}: {self.name}>"
+
+
+class LocalLock(_NamedLock):
     """A process-local lock found by name (pickles by name).
 
     >>> a = LocalLock("x"); import pickle; b = pickle.loads(pickle.dumps(a))
@@ -76,20 +105,6 @@ class LocalLock:
     def locked(self) -> bool:
         return self._lock.locked()
 
-    def __enter__(self) -> LocalLock:
-        if not self.acquire():
-            raise _timeout_error("lock", self.name, self.timeout)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.release()
-
-    def __reduce__(self):
-        return (type(self), (self.name, self.timeout))
-
-    def __repr__(self) -> str:
-        return f"<{type(self).__name__}: {self.name}>"
-
 
 def lock_directory() -> str:
     """Where file locks live: ``<temporary-directory>/plait-locks``."""
@@ -99,7 +114,7 @@ def lock_directory() -> str:
     return path
 
 
-class FileLock:
+class FileLock(_NamedLock):
     """A lock shared by the processes of one machine: ``flock`` on a file named after
     ``name`` in plait's temporary directory. Threads of one process exclude each other
     too (each acquire opens its own file description). Pickles by name.
@@ -111,6 +126,8 @@ class FileLock:
     >>> lock.locked()
     False
     """
+
+    kind = "file lock"
 
     def __init__(self, name: str, timeout: float = DEFAULT_TIMEOUT, path: str | None = None):
         try:
@@ -171,14 +188,6 @@ class FileLock:
             return False
         return True
 
-    def __enter__(self) -> FileLock:
-        if not self.acquire():
-            raise _timeout_error("file lock", self.name, self.timeout)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.release()
-
     def __reduce__(self):
         return (type(self), (self.name, self.timeout, self.path))
 
@@ -200,7 +209,7 @@ def _on_distributed_worker() -> bool:
     return True
 
 
-class SchedulerLock:
+class SchedulerLock(_NamedLock):
     """A lock that chooses its kind inside the task that takes it: a distributed Lock
     on a plait worker, a :class:`FileLock` in a process other than the one that made
     it, else a :class:`LocalLock`. For graphs built before the scheduler is known.
@@ -232,24 +241,15 @@ class SchedulerLock:
     def release(self) -> None:
         self._lock().release()
 
-    def __enter__(self) -> SchedulerLock:
-        if not self.acquire():
-            raise _timeout_error("lock", self.name, self.timeout)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.release()
-
     def __reduce__(self):
         return (type(self), (self.name, self.timeout, self.pid))
 
-    def __repr__(self) -> str:
-        return f"<{type(self).__name__}: {self.name}>"
 
-
-class _DistributedLock:
+class _DistributedLock(_NamedLock):
     """``plait.distributed.Lock`` with a bounded acquire (its context manager waits
     forever); pickles by name, so each task finds its worker's client."""
+
+    kind = "distributed lock"
 
     def __init__(self, name: str, timeout: float = DEFAULT_TIMEOUT):
         self.name = name
@@ -270,17 +270,6 @@ class _DistributedLock:
 
     def release(self) -> None:
         self._get().release()
-
-    def __enter__(self) -> _DistributedLock:
-        if not self.acquire():
-            raise _timeout_error("distributed lock", self.name, self.timeout)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.release()
-
-    def __reduce__(self):
-        return (type(self), (self.name, self.timeout))
 
     def __repr__(self) -> str:
         return f"<DistributedLock: {self.name}>"
