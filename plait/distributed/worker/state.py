@@ -641,27 +641,23 @@ class WorkerState:
                 self._transition(ts, "fetch", out)
 
     def _handle_execute_success(self, ev: ExecuteSuccess, out: list) -> None:
-        ts = self.tasks.get(ev.key)
-        if ts is None:
-            self.executing.discard(ev.key)
-            self.long_running.discard(ev.key)
-            return
-        if ts.state in ("executing", "long-running"):
-            self._transition(ts, "memory", out, ev)
-        elif ts.state == "cancelled":
-            self._transition(ts, "released", out)
-            self._forget(ts, out)
-        else:  # the value arrived by other means meanwhile (update_data)
-            self._release_slot(ts)
+        self._execute_done(ev, "memory", out)
 
     def _handle_execute_failure(self, ev: ExecuteFailure, out: list) -> None:
+        self._execute_done(ev, "error", out)
+
+    def _execute_done(self, ev: ExecuteSuccess | ExecuteFailure, finish: str,
+                      out: list) -> None:
+        """A run ended: ``finish`` ("memory" or "error") if the task still wants the
+        result; a cancelled task is forgotten; one whose value arrived by other means
+        meanwhile (update_data) just frees its thread slot."""
         ts = self.tasks.get(ev.key)
         if ts is None:
             self.executing.discard(ev.key)
             self.long_running.discard(ev.key)
             return
         if ts.state in ("executing", "long-running"):
-            self._transition(ts, "error", out, ev)
+            self._transition(ts, finish, out, ev)
         elif ts.state == "cancelled":
             self._transition(ts, "released", out)
             self._forget(ts, out)
