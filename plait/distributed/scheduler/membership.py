@@ -4,7 +4,7 @@ A mixin of :class:`.state.SchedulerState`: ``add_client`` / ``remove_client``,
 reference counting with ``client_desires_keys`` / ``client_releases_keys``,
 ``add_worker`` / ``remove_worker`` / ``set_worker_status`` and heartbeats. Removing a
 worker sends its processing tasks back to be placed again and recomputes data it alone
-held (part 2 adds the limits on repeated failures: ``suspicious`` counts them already).
+held; a task that was running on too many workers that died errs with ``KilledWorker``.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ...graph.spec import Key
+from .errors import killed_worker_error
 from .model import ClientState, TaskState, WorkerState
 from .placement import task_slots, worker_allowed
 
@@ -158,9 +159,17 @@ class Membership:
                 recs[ts.key] = "processing"
 
     def remove_worker(self, address: str, stimulus_id: str = "remove-worker",
-                      safe: bool = False) -> Messages:
+                      safe: bool = False, reason: str | None = None,
+                      detail: str = "") -> Messages:
         """A worker left or died: its tasks go back to waiting; data only it held is
-        computed again if still needed (scattered data is reported lost)."""
+        computed again if still needed (scattered data is reported lost).
+
+        Unless ``safe`` (a clean departure), each task it was running counts the death
+        against itself (``suspicious``); a task past ``allowed_failures`` deaths errs
+        with :class:`~.errors.KilledWorker` naming every worker that died under it
+        and why: ``reason`` (``"memory"``, ``"signal"``, ``"exit"``, ``"heartbeat"``,
+        ``"connection"``) and ``detail`` (text from the nanny or the scheduler).
+        """
         ws = self.workers.pop(address, None)
         if ws is None:
             return self._flush()
@@ -171,17 +180,83 @@ class Membership:
         self.open_slots.discard(ws)
         ws.status = "closed"
         self.stealing.remove_worker(ws)
+        reason = reason or ("closed" if safe else "connection")
         recs: dict = {}
-        for ts in list(ws.processing):
-            if not safe:
-                ts.suspicious += 1
-            recs.update(self._transition(ts, "released", stimulus_id))
+        counts = self.loss_counts
+        if not safe:
+            counts["workers_lost"] += 1
+        killed = []
+        processing = list(ws.processing)
+        for ts in processing:
+            if safe:
+                recs.update(self._transition(ts, "released", stimulus_id))
+                continue
+            ts.suspicious += 1
+            if ts.deaths is None:
+                ts.deaths = []
+            ts.deaths.append((address, reason, detail))
+            if ts.suspicious > self.allowed_failures:
+                exc = killed_worker_error(ts.key, ts.deaths, self.allowed_failures)
+                error, tb = self.make_error(exc)
+                recs.update(self._transition(
+                    ts, "erred", stimulus_id, worker=ws, exception=error, traceback=tb,
+                    exception_text=f"KilledWorker: {exc}", traceback_text=""))
+                counts["killed_worker"] += 1
+                killed.append(ts.key)
+            else:
+                counts["rescheduled"] += 1
+                recs.update(self._transition(ts, "released", stimulus_id))
+        lost = 0
         for ts in list(ws.has_what):
             self._remove_replica(ts, ws)
             if not ts.who_has:
                 recs[ts.key] = "released"
+                lost += 1
+        self.log_event("worker-removed", {
+            "worker": address, "reason": reason, "detail": detail, "safe": safe,
+            "processing": len(processing), "lost_keys": lost, "killed_worker": killed,
+            "stimulus_id": stimulus_id,
+        })
         self._plugins_call("remove_worker", self.owner, worker=address, stimulus_id=stimulus_id)
         self.transitions(recs, stimulus_id)
+        return self._flush()
+
+    def restart(self, stimulus_id: str = "restart") -> Messages:
+        """Forget every task (``Client.restart``): each client hears ``cancelled-keys``
+        for the keys it held, each worker ``free-keys`` for what it runs or holds.
+        Workers and clients stay registered."""
+        for cs in self.clients.values():
+            if cs.wants_what:
+                self._to_client(cs.client_key, {
+                    "op": "cancelled-keys", "keys": [ts.key for ts in cs.wants_what]})
+                cs.wants_what = set()
+        for ws in self.workers.values():
+            keys = [ts.key for ts in ws.processing] + [ts.key for ts in ws.has_what]
+            if keys:
+                self._to_worker(ws.address, {"op": "free-keys", "keys": keys})
+            ws.processing.clear()
+            ws.long_running.clear()
+            ws.has_what.clear()
+            ws.nbytes = 0
+            ws.occupancy = 0.0
+            self._update_slots(ws)
+        for ts in self.tasks.values():
+            start = ts.state
+            ts.state = "forgotten"
+            ts.who_has.clear()
+            ts.processing_on = None
+            ts.who_wants.clear()
+            self._record(ts, start, stimulus_id)
+        self.tasks.clear()
+        for prefix in self.prefixes.values():
+            prefix.count = 0
+        self.queue = type(self.queue)()
+        self.unrunnable.clear()
+        self.stealing.in_flight.clear()
+        self.log_event("restart", {"stimulus_id": stimulus_id})
+        for plugin in list(self.plugins.values()):
+            if hasattr(plugin, "restart"):  # Dask's hook; plait's base class has none
+                self._plugins_call_one(plugin, "restart", self.owner)
         return self._flush()
 
     def set_worker_status(self, address: str, status: str,

@@ -72,6 +72,8 @@ class TaskState:
 
     __slots__ = (
         "annotations",
+        "computed",
+        "deaths",
         "dependencies",
         "dependents",
         "erred_on",
@@ -123,6 +125,10 @@ class TaskState:
         self.erred_on: set[str] = set()
         self.retries = 0
         self.suspicious = 0
+        self.computed = False  # finished once already: a second finish is a recompute
+        # (address, reason, detail) of each worker that died while running this task
+        # (None until one does): what KilledWorker reports.
+        self.deaths: list | None = None
         self.host_restrictions: frozenset | None = None
         self.resource_restrictions: dict | None = None
         self.loose_restrictions = False
@@ -156,6 +162,7 @@ class WorkerState:
         "memory_limit",
         "metrics",
         "name",
+        "nanny",
         "nbytes",
         "nthreads",
         "occupancy",
@@ -192,6 +199,7 @@ class WorkerState:
         self.last_seen = 0.0
         self.metrics: dict = {}
         self.extra: dict = {}
+        self.nanny: str | None = None  # address of the nanny that restarts it, if any
 
     def identity(self) -> dict:
         """Plain data describing the worker (for ``identity`` and ``scheduler_info``)."""
@@ -211,6 +219,7 @@ class WorkerState:
             "nbytes": self.nbytes,
             "processing": len(self.processing),
             "keys": len(self.has_what),
+            "nanny": self.nanny,
         }
 
     def __repr__(self) -> str:

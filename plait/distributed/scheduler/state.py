@@ -107,6 +107,10 @@ class SchedulerState(Transitions, Graphs, Membership, Reports, Queries):
         Check every invariant after each event (slow; for tests).
     owner:
         The object plugins receive as ``scheduler`` (the server; else this state).
+    allowed_failures:
+        Workers that may die while running one task before the task errs with
+        :class:`~.errors.KilledWorker` (``distributed.scheduler.allowed-failures``,
+        default 3: the fourth death fails it).
     root_latency, max_boost:
         Root tasks measured shorter than ``root_latency`` seconds (about one round trip
         scheduler -> worker -> scheduler) widen each worker's root-task window by up to
@@ -136,6 +140,7 @@ class SchedulerState(Transitions, Graphs, Membership, Reports, Queries):
         transition_log_length: int = 10_000,
         root_latency: float = 0.002,
         max_boost: float = 8.0,
+        allowed_failures: int | None = None,
     ):
         if saturation is None:
             saturation = _float_config("distributed.scheduler.worker-saturation", 1.1)
@@ -160,6 +165,20 @@ class SchedulerState(Transitions, Graphs, Membership, Reports, Queries):
         if bandwidth is None:
             bandwidth = parse_bytes(config.get("distributed.scheduler.bandwidth", 100_000_000))
         self.bandwidth = float(bandwidth)
+        if allowed_failures is None:
+            allowed_failures = config.get("distributed.scheduler.allowed-failures", 3)
+        if not isinstance(allowed_failures, int) or isinstance(allowed_failures, bool) \
+                or allowed_failures < 0:
+            raise ValueError(
+                "allowed-failures (distributed.scheduler.allowed-failures) must be an int "
+                f">= 0, got {allowed_failures!r}"
+            )
+        self.allowed_failures = allowed_failures
+        # What worker losses cost (reported by identity() and the failure tests):
+        # tasks sent elsewhere because their worker died while running them, and
+        # results computed again because every copy was lost.
+        self.loss_counts = {"workers_lost": 0, "rescheduled": 0, "recomputed": 0,
+                            "killed_worker": 0}
         self.validate = validate
         self.owner = self if owner is None else owner
         self.tasks: dict[Key, TaskState] = {}
@@ -263,6 +282,13 @@ class SchedulerState(Transitions, Graphs, Membership, Reports, Queries):
             except Exception as e:
                 self.log_event("plugin-error", {"plugin": repr(plugin), "method": method,
                                                 "error": repr(e)})
+
+    def _plugins_call_one(self, plugin: Any, method: str, *args: Any) -> None:
+        try:
+            getattr(plugin, method)(*args)
+        except Exception as e:
+            self.log_event("plugin-error", {"plugin": repr(plugin), "method": method,
+                                            "error": repr(e)})
 
     def add_plugin(self, plugin: Any, name: str | None = None) -> None:
         """Register a :class:`plait.distributed.plugins.SchedulerPlugin`."""

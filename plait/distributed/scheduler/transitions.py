@@ -403,6 +403,9 @@ class Transitions:
                     ts.prefix.add_duration(stop - start)
                     if not ts.dependencies and self.queuing:
                         self._learn_root_duration(stop - start, recs)
+        if ts.computed:
+            self.loss_counts["recomputed"] += 1
+        ts.computed = True
         recs.update(self._add_to_memory(ts, worker, nbytes, type))
         return recs
 
@@ -495,6 +498,8 @@ class Transitions:
             if address in self.workers:
                 self._free_on(address, ts.key)
         ts.erred_on.clear()
+        ts.suspicious = 0  # a retried task gets its allowance of worker deaths again
+        ts.deaths = None
         ts.exception = ts.traceback = ts.exception_blame = None
         ts.exception_text = ts.traceback_text = ""
         ts.state = "released"
