@@ -107,6 +107,11 @@ class Server:
         ``op -> callable(**msg, **extra)`` for messages read by ``handle_stream``.
     name : str, optional
         Shown in logs.
+    security : Security, None or False
+        TLS and shared-secret settings of its listeners (None: from config; False:
+        explicitly insecure). See :class:`plait.distributed.Security`.
+    role : str
+        "scheduler", "worker" or "client": the TLS certificate its listeners present.
     deserialize : bool
         Whether accepted comms unpickle ``Serialize`` values (False: they stay
         ``Serialized``, for a scheduler that only forwards user data).
@@ -116,7 +121,12 @@ class Server:
 
     def __init__(self, handlers: dict[str, Callable],
                  stream_handlers: dict[str, Callable] | None = None,
-                 name: str | None = None, deserialize: bool = True) -> None:
+                 name: str | None = None, security: Any = None, role: str = "scheduler",
+                 deserialize: bool = True) -> None:
+        from .security import resolve_security
+
+        self.security = resolve_security(security)
+        self.role = role
         self.handlers = dict(handlers)
         self.stream_handlers = dict(stream_handlers or {})
         self.name = name or type(self).__name__
@@ -140,8 +150,10 @@ class Server:
         return self.listeners[0].contact_address
 
     async def listen(self, address: str = "tcp://127.0.0.1:0") -> Listener:
-        """Accept comms on ``address`` (port 0: a free port)."""
-        listener = await listen(address, self.handle_comm, deserialize=self.deserialize)
+        """Accept comms on ``address`` (port 0: a free port), with this server's
+        ``security`` and ``role``."""
+        listener = await listen(address, self.handle_comm, security=self.security,
+                                role=self.role, deserialize=self.deserialize)
         self.listeners.append(listener)
         self.status = "running"
         return listener
@@ -278,12 +290,18 @@ class ConnectionPool:
 
     ``send_recv`` borrows a comm, sends one request, reads one reply and gives the comm
     back. When ``limit`` comms are open, an idle comm to another address is closed to make
-    room; with none idle, callers wait for one to be returned.
+    room; with none idle, callers wait for one to be returned. New comms are opened with
+    ``security`` (None: from config; False: explicitly insecure) as ``role``.
     """
 
-    def __init__(self, limit: int = 512, timeout: float = 10, deserialize: bool = True) -> None:
+    def __init__(self, limit: int = 512, timeout: float = 10, deserialize: bool = True,
+                 security: Any = None, role: str = "client") -> None:
+        from .security import resolve_security
+
         if limit < 1:
             raise ValueError(f"ConnectionPool limit must be at least 1, got {limit}")
+        self.security = resolve_security(security)
+        self.role = role
         self.limit = limit
         self.timeout = timeout
         self.deserialize = deserialize
@@ -331,7 +349,8 @@ class ConnectionPool:
                     raise RuntimeError("the ConnectionPool is closed")
             self._opening += 1
         try:
-            comm = await connect(address, timeout=self.timeout, deserialize=self.deserialize)
+            comm = await connect(address, timeout=self.timeout, security=self.security,
+                                 role=self.role, deserialize=self.deserialize)
         except BaseException:
             self._opening -= 1
             await self._notify()

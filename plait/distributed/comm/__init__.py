@@ -25,11 +25,24 @@ Most code uses the layer above instead: ``plait.distributed.core.Server`` (dispa
 with remote exceptions re-raised), and ``BatchedSend`` for streams.
 
 Addresses
-    ``tcp://host:port`` (a bare ``host:port`` means tcp; an empty host is 127.0.0.1) and
+    ``tcp://host:port`` (a bare ``host:port`` means tcp; an empty host is 127.0.0.1),
+    ``tls://host:port`` (TLS with certificates from ``Security``) and
     ``inproc://host/pid/n`` (same process; ``listen("inproc://")`` picks a fresh one).
     ``listener.contact_address`` is what peers connect to. ``connect`` retries refused
     connections until ``timeout`` and then raises ``ConnectTimeoutError`` (a
     ``TimeoutError``, so an ``OSError``) naming the address.
+
+Security
+    ``connect(address, timeout=None, security=None, role="client")`` and
+    ``listen(address, handle_comm, security=None, role="scheduler")``: ``security`` is a
+    ``plait.distributed.Security`` (None: from config; False: explicitly insecure),
+    ``role`` picks the TLS certificate. Every comm opens with a handshake
+    (``comm.handshake``): with a shared secret, both sides prove they know it before any
+    message is read, and a peer that cannot is dropped (``AuthenticationError`` on the
+    connecting side, a log line on the listening side). Listening on a non-loopback
+    address needs TLS, a secret or ``security=False``; ``require_encryption`` refuses
+    ``tcp://``. Frames longer than ``distributed.comm.max-frame-size`` and bytes that
+    are not messages drop the connection that sent them, nothing else.
 
 What a message may hold
     Any nest of dict/list/tuple/str/bytes/int/float/bool/None; tuples stay tuples, also
@@ -75,8 +88,9 @@ function; ``from plait.distributed.comm.serialize import ...`` still reaches the
 from plait.distributed.comm import inproc, tcp  # noqa: F401  (register the schemes)
 from plait.distributed.comm.batched import BatchedSend
 from plait.distributed.comm.core import (
-    Comm, CommClosedError, ConnectTimeoutError, Listener, connect, listen, normalize_address,
-    parse_address, parse_host_port, register_backend, unparse_address, unparse_host_port,
+    AuthenticationError, Comm, CommClosedError, ConnectTimeoutError, Listener, connect, listen,
+    normalize_address, parse_address, parse_host_port, register_backend, unparse_address,
+    unparse_host_port,
 )
 from plait.distributed.comm.serialize import (
     DeserializationError, SerializationError, Serialize, Serialized, deserialize, dumps,
@@ -84,7 +98,7 @@ from plait.distributed.comm.serialize import (
 )
 
 __all__ = [
-    "BatchedSend", "Comm", "CommClosedError", "ConnectTimeoutError", "DeserializationError",
+    "AuthenticationError", "BatchedSend", "Comm", "CommClosedError", "ConnectTimeoutError", "DeserializationError",
     "Listener", "SerializationError", "Serialize", "Serialized", "connect", "deserialize",
     "dumps", "listen", "loads", "normalize_address", "parse_address", "parse_host_port",
     "register_backend", "serialize", "to_serialize", "unparse_address", "unparse_host_port",

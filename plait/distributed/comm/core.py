@@ -1,7 +1,13 @@
 """What every transport provides: ``Comm``, ``Listener``, addresses, ``connect``, ``listen``.
 
-Transports register a ``Backend`` under their scheme (``tcp``, ``inproc``; ``tls`` can
-come later). An address is ``scheme://location``; a bare ``host:port`` means tcp.
+Transports register a ``Backend`` under their scheme (``tcp``, ``tls``, ``inproc``). An
+address is ``scheme://location``; a bare ``host:port`` means tcp.
+
+``connect`` and ``listen`` take ``security=`` (a :class:`plait.distributed.Security`;
+None: from config; False: explicitly insecure) and ``role=`` ("client", "scheduler" or
+"worker": which TLS certificate to present). Every new comm passes the handshake of
+:mod:`plait.distributed.comm.handshake` (the shared secret, when one is set) before it is
+returned or handed to ``handle_comm``.
 
 >>> parse_address("127.0.0.1:8786")
 ('tcp', '127.0.0.1:8786')
@@ -13,18 +19,23 @@ from __future__ import annotations
 
 import abc
 import asyncio
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 __all__ = [
-    "Backend", "Comm", "CommClosedError", "ConnectTimeoutError", "Listener", "backends",
+    "AuthenticationError", "Backend", "Comm", "CommClosedError", "ConnectTimeoutError",
+    "Listener", "backends",
     "connect", "listen", "normalize_address", "parse_address", "parse_host_port",
     "register_backend", "unparse_address", "unparse_host_port",
 ]
 
 DEFAULT_SCHEME = "tcp"
 DEFAULT_HOST = "127.0.0.1"
+ROLES = ("client", "scheduler", "worker")
+
+logger = logging.getLogger("plait.distributed.comm")
 
 
 class CommClosedError(IOError):
@@ -33,6 +44,11 @@ class CommClosedError(IOError):
 
 class ConnectTimeoutError(TimeoutError):
     """No connection could be made within the timeout (names the address)."""
+
+
+class AuthenticationError(ConnectionError):
+    """The handshake failed: a missing or wrong shared secret on either side, or a peer
+    that is not plait (the message names the address and the fix). Not retried."""
 
 
 class Comm(abc.ABC):
@@ -46,6 +62,12 @@ class Comm(abc.ABC):
     def __init__(self, deserialize: bool = True) -> None:
         self.deserialize = deserialize
         self.name: str | None = None
+
+    def set_max_frame_size(self, nbytes: int) -> None:
+        """Drop the connection when the peer announces a frame longer than ``nbytes``.
+
+        Transports that parse bytes from a socket enforce it; in-process comms ignore it.
+        """
 
     @abc.abstractmethod
     async def read(self, deserialize: bool | None = None) -> Any:
@@ -116,12 +138,20 @@ class Listener(abc.ABC):
 class Backend(abc.ABC):
     """A transport: makes connectors and listeners for one scheme."""
 
-    @abc.abstractmethod
-    async def connect(self, location: str, deserialize: bool, timeout: float) -> Comm:
-        """One connection attempt to ``location`` (no scheme) within ``timeout``."""
+    #: Whether the transport needs an ``ssl_context`` (given to connect and listener).
+    uses_tls = False
+    #: Whether the transport crosses the network (tcp, tls: not inproc).
+    networked = True
 
     @abc.abstractmethod
-    def listener(self, location: str, handle_comm: HandleComm, deserialize: bool) -> Listener:
+    async def connect(self, location: str, deserialize: bool, timeout: float,
+                      **connection_args: Any) -> Comm:
+        """One connection attempt to ``location`` (no scheme) within ``timeout``.
+        ``connection_args``: ``ssl_context`` for TLS transports."""
+
+    @abc.abstractmethod
+    def listener(self, location: str, handle_comm: HandleComm, deserialize: bool,
+                 **connection_args: Any) -> Listener:
         """A listener on ``location`` (not yet started)."""
 
 
@@ -209,14 +239,81 @@ def _backend_for(scheme: str, address: str) -> Backend:
                          f"known schemes: {known}") from None
 
 
-async def connect(address: str, timeout: float = 10, deserialize: bool = True) -> Comm:
-    """Open a comm to ``address``, retrying refused connections until ``timeout`` s.
+def seconds(value: Any) -> float:
+    """Seconds from a number or a string such as ``"30s"``, ``"500ms"``, ``"2 minutes"``.
+
+    >>> seconds("30s"), seconds("500ms"), seconds(2), seconds("1.5 minutes")
+    (30.0, 0.5, 2.0, 90.0)
+    """
+    if isinstance(value, (int, float)):
+        return float(value)
+    text = str(value).strip().lower()
+    units = [("milliseconds", 1e-3), ("millisecond", 1e-3), ("ms", 1e-3),
+             ("minutes", 60.0), ("minute", 60.0), ("min", 60.0), ("m", 60.0),
+             ("hours", 3600.0), ("hour", 3600.0), ("h", 3600.0),
+             ("seconds", 1.0), ("second", 1.0), ("s", 1.0)]
+    for unit, scale in units:
+        if text.endswith(unit):
+            return float(text[: -len(unit)].strip()) * scale
+    return float(text)
+
+
+def _default_timeout() -> float:
+    from plait import config
+
+    return seconds(config.get("distributed.comm.timeouts.connect", "30s"))
+
+
+def _max_frame_size() -> int:
+    from plait import config
+    from plait.utils.sizes import parse_bytes
+
+    return parse_bytes(config.get("distributed.comm.max-frame-size", "4GiB"))
+
+
+def _check_role(role: str) -> None:
+    if role not in ROLES:
+        raise ValueError(f"role must be one of {', '.join(ROLES)}; got {role!r}")
+
+
+def _connection_args(scheme: str, backend: Backend, address: str, security: Any,
+                     role: str, server_side: bool) -> dict:
+    """The transport arguments for ``security`` (an SSL context for TLS); refuses plain
+    tcp when encryption is required."""
+    if backend.uses_tls:
+        return {"ssl_context": security.ssl_context(role, server_side)}
+    if backend.networked and security.require_encryption:
+        verb = "listen on" if server_side else "connect to"
+        raise ValueError(
+            f"cannot {verb} {address}: encryption is required (Security("
+            f"require_encryption=True) or config distributed.security.require-encryption) "
+            f"and {scheme}:// is not encrypted; use a tls:// address")
+    return {}
+
+
+async def connect(address: str, timeout: float | None = None, security: Any = None,
+                  role: str = "client", deserialize: bool = True) -> Comm:
+    """Open a comm to ``address``, retrying refused connections until ``timeout`` s
+    (None: config ``distributed.comm.timeouts.connect``), and run the handshake.
+
+    ``security``: a ``Security`` (None: from config; False: explicitly insecure);
+    ``role``: which TLS certificate this end presents ("client", "scheduler", "worker").
 
     Raises ``ConnectTimeoutError`` (a ``TimeoutError``, and so an ``OSError``) naming the
-    address and the last failure when no connection could be made in time.
+    address and the last failure when no connection could be made in time, and
+    ``AuthenticationError`` (not retried) when the handshake fails.
     """
+    from plait.distributed.comm.handshake import client_handshake
+    from plait.distributed.security import resolve_security
+
+    _check_role(role)
+    security = resolve_security(security)
+    if timeout is None:
+        timeout = _default_timeout()
     scheme, location = parse_address(address)
     backend = _backend_for(scheme, address)
+    args = _connection_args(scheme, backend, normalize_address(address), security, role,
+                            server_side=False)
     deadline = time.monotonic() + timeout
     delay = 0.01
     last_error: BaseException | None = None
@@ -225,10 +322,16 @@ async def connect(address: str, timeout: float = 10, deserialize: bool = True) -
         if left <= 0:
             break
         try:
-            return await backend.connect(location, deserialize, left)
+            comm = await backend.connect(location, deserialize, left, **args)
         except (TimeoutError, OSError) as exc:
             # Refused or unreachable: the server may still be starting, so try again.
             last_error = exc
+        else:
+            await client_handshake(comm, security.secret_bytes, role,
+                                   normalize_address(address),
+                                   max(deadline - time.monotonic(), min(timeout, 5.0)))
+            comm.set_max_frame_size(_max_frame_size())
+            return comm
         left = deadline - time.monotonic()
         if left <= 0:
             break
@@ -241,12 +344,60 @@ async def connect(address: str, timeout: float = 10, deserialize: bool = True) -
     )
 
 
-async def listen(address: str, handle_comm: HandleComm, deserialize: bool = True) -> Listener:
+def _check_exposure(scheme: str, backend: Backend, location: str, security: Any,
+                    address: str) -> None:
+    """Refuse (or, when explicitly insecure, warn about) a plain listener that hosts
+    other than this one can reach."""
+    from plait.distributed.security import is_loopback
+
+    if not backend.networked or backend.uses_tls or security.secret_bytes is not None:
+        return
+    host, port = parse_host_port(location)
+    if is_loopback(host):
+        return
+    if security.insecure:
+        logger.warning(
+            "listening on %s without TLS or a shared secret (security=False): any "
+            "program on any host that can reach %s port %d can connect, send work and "
+            "have it run in this process", address, "every interface of this machine"
+            if host in ("0.0.0.0", "::", "") else host, port)
+        return
+    raise ValueError(
+        f"refusing to listen on {address} without TLS or a shared secret: any host that "
+        f"can reach it could run code in this process. Use a tls:// address with "
+        f"Security(...) certificates, set a shared secret (Security(secret=...), config "
+        f"distributed.security.secret, $PLAIT_SECRET or --secret), listen on 127.0.0.1, "
+        f"or pass security=False (--insecure on the command line) to accept the risk")
+
+
+async def listen(address: str, handle_comm: HandleComm, security: Any = None,
+                 role: str = "scheduler", deserialize: bool = True) -> Listener:
     """Start a listener on ``address`` (port 0: a free port; empty host: 127.0.0.1).
 
-    Each accepted comm is passed to ``await handle_comm(comm)`` in its own task.
+    Each accepted comm first passes the handshake (see ``connect``); a refused one is
+    dropped and logged; the others are passed to ``await handle_comm(comm)`` in their
+    own task. ``security``/``role`` as for ``connect``. Raises ValueError, naming the
+    fix, for a non-loopback address without TLS or a secret unless ``security`` is False
+    (then a warning says who can reach it), and for tcp:// when encryption is required.
     """
+    from plait.distributed.comm.handshake import server_handshake
+    from plait.distributed.security import resolve_security
+
+    _check_role(role)
+    security = resolve_security(security)
     scheme, location = parse_address(address)
-    listener = _backend_for(scheme, address).listener(location, handle_comm, deserialize)
+    backend = _backend_for(scheme, address)
+    address = normalize_address(address)
+    args = _connection_args(scheme, backend, address, security, role, server_side=True)
+    _check_exposure(scheme, backend, location, security, address)
+    secret = security.secret_bytes
+    timeout = min(_default_timeout(), 10.0)
+    max_frame = _max_frame_size()
+
+    async def guarded(comm: Comm) -> None:
+        if await server_handshake(comm, secret, timeout, max_frame):
+            await handle_comm(comm)
+
+    listener = backend.listener(location, guarded, deserialize, **args)
     await listener.start()
     return listener

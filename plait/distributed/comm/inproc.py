@@ -200,7 +200,10 @@ class InProcListener(Listener):
 
 
 class InProcBackend(Backend):
-    async def connect(self, location: str, deserialize: bool, timeout: float) -> Comm:
+    networked = False  # never leaves the process: no TLS, no exposure
+
+    async def connect(self, location: str, deserialize: bool, timeout: float,
+                      **connection_args: Any) -> Comm:
         address = f"inproc://{location}"
         with _listeners_lock:
             listener = _listeners.get(address)
@@ -217,7 +220,8 @@ class InProcBackend(Backend):
             listener.loop.call_soon_threadsafe(listener._accept, server_end)
         return client_end
 
-    def listener(self, location: str, handle_comm: HandleComm, deserialize: bool) -> Listener:
+    def listener(self, location: str, handle_comm: HandleComm, deserialize: bool,
+                 **connection_args: Any) -> Listener:
         return InProcListener(location, handle_comm, deserialize)
 
 

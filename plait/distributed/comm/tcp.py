@@ -1,4 +1,7 @@
-"""The ``tcp://`` transport on asyncio (uvloop's loop works the same way).
+"""The ``tcp://`` and ``tls://`` transports on asyncio (uvloop's loop works the same way).
+
+``tls://`` is the same transport over asyncio's SSL layer (the context comes from
+``Security.ssl_context``): certificates are checked on both sides before any frame.
 
 Wire format of one message, the frames of ``serialize.dumps``::
 
@@ -13,6 +16,12 @@ writes straight into it, so a received NumPy array is backed by that buffer, unc
 A large frame is handed to the transport 1 MiB at a time, each chunk once the previous
 one is in the kernel, so asyncio never copies it into its own write buffer: at most the
 kernel's copy on each side.
+
+Malformed input (a frame count or frame length above the limits, bytes that are not
+msgpack) drops that connection only. Until the handshake is done the limits are tiny
+(``handshake.PREAUTH_MAX_FRAME``); then ``comm.set_max_frame_size`` raises the frame
+limit to config ``distributed.comm.max-frame-size``. A frame is allocated when its
+length is read, so that limit bounds what one peer can make this process hold.
 
 Sockets get ``TCP_NODELAY`` (small messages go out at once). Socket buffer sizes are
 left to the kernel: setting ``SO_SNDBUF``/``SO_RCVBUF`` turns Linux's autotuning off,
@@ -34,9 +43,10 @@ from plait.distributed.comm.core import (
     Backend, Comm, CommClosedError, HandleComm, Listener, parse_host_port, register_backend,
     unparse_host_port,
 )
-from plait.distributed.comm.serialize import dumps, frame_nbytes, loads
+from plait.distributed.comm.handshake import PREAUTH_MAX_FRAME
+from plait.distributed.comm.serialize import DeserializationError, dumps, frame_nbytes, loads
 
-__all__ = ["LARGE_FRAME", "TCPBackend", "TCPComm", "TCPListener"]
+__all__ = ["LARGE_FRAME", "TCPBackend", "TCPComm", "TCPListener", "TLSBackend"]
 
 logger = logging.getLogger("plait.distributed.comm")
 
@@ -50,6 +60,8 @@ _CLOSE_TIMEOUT = 5.0
 _CHUNK = 1 << 20
 _U64 = struct.Struct("<Q")
 _MAX_FRAMES = 1 << 24  # more frames than this in one message means garbage input
+_PREAUTH_MAX_FRAMES = 4  # handshake messages are one frame
+_TLS_HANDSHAKE_TIMEOUT = 10.0
 
 
 def _new_buffer(nbytes: int) -> Any:
@@ -84,6 +96,9 @@ class _Protocol(asyncio.BufferedProtocol):
         self._big: Any = None  # the large frame being filled, its view, and bytes so far
         self._big_view: memoryview | None = None
         self._big_filled = 0
+        # Tiny until the handshake is done (see handshake.py); then set_max_frame_size.
+        self.max_frame = PREAUTH_MAX_FRAME
+        self.max_frames = _PREAUTH_MAX_FRAMES
 
     # -- connection ----------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -174,8 +189,11 @@ class _Protocol(asyncio.BufferedProtocol):
 
     def _bad_input(self, what: str) -> None:
         """The peer does not speak this protocol: drop the connection."""
-        logger.error("closing connection from %s: %s (not a plait comm?)",
-                     self.transport.get_extra_info("peername"), what)  # type: ignore[union-attr]
+        logger.warning("closing connection from %s: %s (not a plait comm?)",
+                       self.transport.get_extra_info("peername"), what)  # type: ignore[union-attr]
+        self._frames, self._lengths = [], None
+        self._big = self._big_view = None
+        self._start = self._end = 0
         self.transport.abort()  # type: ignore[union-attr]
 
     def _parse(self) -> None:
@@ -188,13 +206,20 @@ class _Protocol(asyncio.BufferedProtocol):
                 if avail < 8:
                     break
                 (nframes,) = _U64.unpack_from(view, start)
-                if not 0 < nframes <= _MAX_FRAMES:
+                if not 0 < nframes <= self.max_frames:
                     self._bad_input(f"a message announced {nframes} frames")
                     return
                 need = 8 + 8 * nframes
                 if avail < need:
                     break
-                lengths = self._lengths = list(struct.unpack_from(f"<{nframes}Q", view, start + 8))
+                lengths = list(struct.unpack_from(f"<{nframes}Q", view, start + 8))
+                if max(lengths) > self.max_frame:
+                    # Checked before anything is allocated for the frame.
+                    self._bad_input(f"a frame of {max(lengths)} bytes was announced, above "
+                                    f"the limit of {self.max_frame} (config "
+                                    f"distributed.comm.max-frame-size)")
+                    return
+                self._lengths = lengths
                 self._start = start = start + need
                 avail -= need
             frames = self._frames
@@ -234,14 +259,19 @@ class _Protocol(asyncio.BufferedProtocol):
 class TCPComm(Comm):
     """A comm over one TCP connection."""
 
-    def __init__(self, protocol: _Protocol, deserialize: bool = True) -> None:
+    def __init__(self, protocol: _Protocol, deserialize: bool = True,
+                 scheme: str = "tcp") -> None:
         super().__init__(deserialize)
         self._protocol = protocol
         self._transport: asyncio.Transport = protocol.transport  # type: ignore[assignment]
         self._closed = False
         self._write_lock = asyncio.Lock()
-        self._local = _sock_address(self._transport.get_extra_info("sockname"))
-        self._peer = _sock_address(self._transport.get_extra_info("peername"))
+        self._local = _sock_address(self._transport.get_extra_info("sockname"), scheme)
+        self._peer = _sock_address(self._transport.get_extra_info("peername"), scheme)
+
+    def set_max_frame_size(self, nbytes: int) -> None:
+        self._protocol.max_frame = nbytes
+        self._protocol.max_frames = _MAX_FRAMES
 
     @property
     def local_address(self) -> str:
@@ -273,7 +303,18 @@ class TCPComm(Comm):
         if protocol.reading_paused and len(protocol.messages) < _MAX_QUEUED // 2:
             protocol.reading_paused = False
             self._transport.resume_reading()
-        return loads(frames, self.deserialize if deserialize is None else deserialize)
+        try:
+            return loads(frames, self.deserialize if deserialize is None else deserialize)
+        except DeserializationError:
+            raise  # a well-formed message holding a value that does not unpickle here
+        except Exception as exc:
+            # The frames are not a message this side wrote: nothing after them can be
+            # trusted to be framed right either.
+            logger.warning("closing connection from %s: unreadable message (%s: %s)",
+                           self._peer, type(exc).__name__, exc)
+            self.abort()
+            raise CommClosedError(f"comm to {self._peer} was dropped: it sent an "
+                                  f"unreadable message ({type(exc).__name__})") from None
 
     async def write(self, msg: Any) -> int:
         frames = dumps(msg)  # serialization errors leave the comm untouched
@@ -351,33 +392,40 @@ class TCPComm(Comm):
             pass
 
 
-def _sock_address(sockname: Any) -> str:
+def _sock_address(sockname: Any, scheme: str = "tcp") -> str:
     if isinstance(sockname, tuple):
-        return "tcp://" + unparse_host_port(sockname[0], sockname[1])
-    return f"tcp://{sockname}"
+        return f"{scheme}://" + unparse_host_port(sockname[0], sockname[1])
+    return f"{scheme}://{sockname}"
 
 
 class TCPListener(Listener):
     """Accepts TCP connections; each becomes a ``TCPComm`` handed to ``handle_comm``."""
 
-    def __init__(self, location: str, handle_comm: HandleComm, deserialize: bool) -> None:
+    def __init__(self, location: str, handle_comm: HandleComm, deserialize: bool,
+                 ssl_context: Any = None, scheme: str = "tcp") -> None:
         self.host, self.port = parse_host_port(location)
         self.handle_comm = handle_comm
         self.deserialize = deserialize
+        self.ssl_context = ssl_context
+        self.scheme = scheme
         self.server: asyncio.AbstractServer | None = None
         self._tasks: set[asyncio.Task] = set()
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
+        extra: dict = {}
+        if self.ssl_context is not None:
+            extra = {"ssl": self.ssl_context,
+                     "ssl_handshake_timeout": _TLS_HANDSHAKE_TIMEOUT}
         self.server = await loop.create_server(
             lambda: _Protocol(self._on_connection), self.host, self.port,
-            reuse_address=True, backlog=1024,
+            reuse_address=True, backlog=1024, **extra,
         )
         host, port = self.server.sockets[0].getsockname()[:2]
-        self._contact = "tcp://" + unparse_host_port(host, port)
+        self._contact = f"{self.scheme}://" + unparse_host_port(host, port)
 
     def _on_connection(self, protocol: _Protocol) -> None:
-        comm = TCPComm(protocol, self.deserialize)
+        comm = TCPComm(protocol, self.deserialize, self.scheme)
         task = asyncio.get_running_loop().create_task(self.handle_comm(comm))
         self._tasks.add(task)
         task.add_done_callback(self._task_done)
@@ -400,18 +448,47 @@ class TCPListener(Listener):
 
 
 class TCPBackend(Backend):
-    async def connect(self, location: str, deserialize: bool, timeout: float) -> Comm:
+    scheme = "tcp"
+
+    async def connect(self, location: str, deserialize: bool, timeout: float,
+                      ssl_context: Any = None) -> Comm:
         host, port = parse_host_port(location)
         if port == 0:
             raise ValueError(f"cannot connect to port 0 in {location!r}: name the server's port")
         loop = asyncio.get_running_loop()
+        extra: dict = {}
+        if ssl_context is not None:
+            # Host names are not checked (see Security.ssl_context); the CA signature is.
+            extra = {"ssl": ssl_context, "server_hostname": host,
+                     "ssl_handshake_timeout": max(min(timeout, _TLS_HANDSHAKE_TIMEOUT), 0.1)}
         _, protocol = await asyncio.wait_for(
-            loop.create_connection(_Protocol, host, port), timeout
+            loop.create_connection(_Protocol, host, port, **extra), timeout
         )
-        return TCPComm(protocol, deserialize)
+        return TCPComm(protocol, deserialize, self.scheme)
 
-    def listener(self, location: str, handle_comm: HandleComm, deserialize: bool) -> Listener:
-        return TCPListener(location, handle_comm, deserialize)
+    def listener(self, location: str, handle_comm: HandleComm, deserialize: bool,
+                 ssl_context: Any = None) -> Listener:
+        return TCPListener(location, handle_comm, deserialize, ssl_context, self.scheme)
+
+
+class TLSBackend(TCPBackend):
+    """``tls://``: TCP under asyncio's SSL layer; needs an ``ssl_context``."""
+
+    scheme = "tls"
+    uses_tls = True
+
+    async def connect(self, location: str, deserialize: bool, timeout: float,
+                      ssl_context: Any = None) -> Comm:
+        if ssl_context is None:
+            raise ValueError("tls:// needs an SSL context (from Security)")
+        return await super().connect(location, deserialize, timeout, ssl_context)
+
+    def listener(self, location: str, handle_comm: HandleComm, deserialize: bool,
+                 ssl_context: Any = None) -> Listener:
+        if ssl_context is None:
+            raise ValueError("tls:// needs an SSL context (from Security)")
+        return super().listener(location, handle_comm, deserialize, ssl_context)
 
 
 register_backend("tcp", TCPBackend())
+register_backend("tls", TLSBackend())
