@@ -96,6 +96,37 @@ class Merge(Blockwise):
     def _tree_repr_args(self) -> list:
         return [f"how={self.how}", f"on={self.left_on or 'index'}"]
 
+    def _child_needs(self, needed: Any) -> dict:
+        lmeta, rmeta = self.left._meta, self.right._meta
+        if needed is ALL or not isinstance(lmeta, pd.DataFrame) \
+                or not isinstance(rmeta, pd.DataFrame) or self.left._name == self.right._name:
+            return {d._name: ALL for d in self.dependencies()}
+        return merge_needs(list(lmeta.columns), list(rmeta.columns), set(needed), self.how,
+                           None if self.left_index else self.left_on,
+                           None if self.right_index else self.right_on, self.suffixes,
+                           self.left._name, self.right._name)
+
+
+def merge_needs(lcols: list, rcols: list, needed: set, how: str, left_on: Any,
+                right_on: Any, suffixes: tuple, lname: str, rname: str) -> dict:
+    """The columns each side of a merge must supply so that the output columns in
+    ``needed`` come out with the same names and values: the keys, the needed columns,
+    and both columns of a suffixed pair when either is kept (dropping one would take
+    the suffix off the other)."""
+    lkeys = [k for k in (left_on or []) if k in lcols]
+    rkeys = [k for k in (right_on or []) if k in rcols]
+    if how == "leftsemi":
+        return {lname: [c for c in lcols if c in needed or c in lkeys], rname: rkeys}
+    same = {a for a, b in zip(left_on or [], right_on or []) if a == b}
+    overlap = (set(lcols) & set(rcols)) - same
+    sl, sr = suffixes
+    lwant = [c for c in lcols if c in lkeys or (f"{c}{sl}" if c in overlap else c) in needed]
+    rwant = [c for c in rcols if c in rkeys or (f"{c}{sr}" if c in overlap else c) in needed]
+    pairs = {c for c in overlap if c in lwant or c in rwant}
+    lwant += [c for c in lcols if c in pairs and c not in lwant]
+    rwant += [c for c in rcols if c in pairs and c not in rwant]
+    return {lname: lwant, rname: rwant}
+
 
 def _as_frame(obj: Any) -> Any:
     from .core import to_expr

@@ -154,3 +154,32 @@ def test_merge_asof_on_index_with_tolerance():
     pd.testing.assert_frame_equal(out.compute(scheduler="processes"),
                                   pd.merge_asof(li, ri, left_index=True, right_index=True, by="g",
                                                 tolerance=10, allow_exact_matches=False))
+
+
+@pytest.mark.parametrize("how", ["inner", "left", "outer", "leftsemi"])
+@pytest.mark.parametrize("select", [["x_x"], ["y"], ["k", "b"], ["x_y", "a"]])
+def test_column_selection_after_merge_reaches_the_readers(tmp_path, how, select):
+    # overlapping "x" gets suffixes: keeping one of the pair must keep the other, or
+    # the kept one would lose its suffix
+    rng = np.random.default_rng(0)
+    left = pd.DataFrame({"k": rng.integers(0, 20, 60), "x": rng.normal(size=60),
+                         "a": rng.normal(size=60), "w": ["w"] * 60})
+    right = pd.DataFrame({"k": np.arange(25), "x": np.arange(25.0), "y": np.arange(25) * 2,
+                          "b": ["b"] * 25, "z": np.ones(25)})
+    for name, frame in (("l", left), ("r", right)):
+        (tmp_path / name).mkdir()
+        for i in range(2):
+            frame.iloc[i::2].to_parquet(tmp_path / name / f"{i}.parquet", index=False)
+    a, b = dd.read_parquet(str(tmp_path / "l")), dd.read_parquet(str(tmp_path / "r"))
+    if how == "leftsemi":
+        select = [c.replace("_x", "") for c in select if c in ("x_x", "k", "a")] or ["k"]
+        expected = left[left.k.isin(right.k)][select]
+    else:
+        expected = pd.merge(left, right, on="k", how=how)[select]
+    out = a.merge(b, on="k", how=how)[select]
+    plan = out.optimize().expr.tree_repr()
+    # both readers narrowed, and never to a column nobody uses
+    assert plan.count("columns=[") == 2 and "'w'" not in plan and "'z'" not in plan, plan
+    res = out.compute(scheduler="sync")
+    pd.testing.assert_frame_equal(sort_rows(res.reset_index(drop=True)),
+                                  sort_rows(expected.reset_index(drop=True)))
