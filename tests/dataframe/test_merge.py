@@ -179,7 +179,7 @@ def test_column_selection_after_merge_reaches_the_readers(tmp_path, how, select)
     out = a.merge(b, on="k", how=how)[select]
     plan = out.optimize().expr.tree_repr()
     # both readers narrowed, and never to a column nobody uses
-    assert plan.count("columns=[") == 2 and "'w'" not in plan and "'z'" not in plan, plan
+    assert plan.count("read-parquet npartitions=2 columns=[") == 2 and "'w'" not in plan and "'z'" not in plan, plan
     res = out.compute(scheduler="sync")
     pd.testing.assert_frame_equal(sort_rows(res.reset_index(drop=True)),
                                   sort_rows(expected.reset_index(drop=True)))
