@@ -35,6 +35,8 @@ __all__ = [
     "GatherDepNetworkFailure",
     "GatherDepFailure",
     "RefreshWhoHas",
+    "PauseEvent",
+    "SchedulerLost",
     "Instruction",
     "Execute",
     "GatherDep",
@@ -101,6 +103,23 @@ class RefreshWhoHas(StateMachineEvent):
     """Fresh holders of keys this worker could not find anywhere (``missing``)."""
 
     who_has: dict
+
+
+# -- from the worker's own monitors ------------------------------------------------
+
+
+@dataclass(slots=True)
+class PauseEvent(StateMachineEvent):
+    """Memory is above (``paused=True``) or back below the pause threshold: start no
+    new task or fetch while paused; what runs or is in flight finishes."""
+
+    paused: bool
+
+
+@dataclass(slots=True)
+class SchedulerLost(StateMachineEvent):
+    """The scheduler went away: forget every task and value (a new scheduler knows
+    none of them); tasks still running on threads finish into nothing."""
 
 
 # -- from the worker's own threads and fetches -----------------------------------------

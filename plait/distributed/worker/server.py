@@ -10,6 +10,13 @@ state-machine call and one write to the scheduler, never a round trip each.
 
 Peers and clients call the rpc handlers ``get_data`` and ``update_data`` (and ``run``,
 ``upload_file``, ``identity``, ``terminate``).
+
+Memory (:mod:`.memory_manager`): with a ``memory_limit`` results spill to disk past
+``target``, the process's RSS is watched every ``monitor-interval`` (spill, pause,
+resume). A lost scheduler (its stream closes, or a heartbeat answers "missing") makes
+the worker drop every task and result and register again, retrying with a backoff of up
+to a second for ``distributed.worker.reconnect-timeout``, after which it closes; a
+``close`` message from the scheduler closes it at once.
 """
 
 from __future__ import annotations
@@ -19,7 +26,6 @@ import importlib
 import inspect
 import logging
 import os
-import shutil
 import sys
 import tempfile
 import threading
@@ -52,8 +58,11 @@ from .events import (
     StealRequest,
     UpdateData,
 )
+from .events import PauseEvent, SchedulerLost
 from .execute import picklable_exception, run_task
+from .localdir import LocalDirectory
 from .memory import parse_memory_limit
+from .memory_manager import WorkerMemoryManager
 from .state import WorkerState
 from .store import DataStore
 from .threadpool import ThreadPool
@@ -64,6 +73,8 @@ logger = logging.getLogger("plait.distributed.worker")
 
 #: Seconds between asking the scheduler where ``missing`` keys went.
 MISSING_REFRESH_INTERVAL = 1.0
+#: Longest pause between two attempts to register again with a lost scheduler.
+RECONNECT_MAX_DELAY = 1.0
 
 
 class Worker(Server):
@@ -79,13 +90,19 @@ class Worker(Server):
         Shown by the scheduler and the cluster; the address by default.
     memory_limit : int or str, optional
         Bytes this worker may use (``"4GB"``, ``"auto"``: the machine's memory);
-        reported to the scheduler; enforced with the resilience work.
+        None: no limit (nothing spills or pauses). See :mod:`.memory_manager`.
+    memory_target_fraction, memory_spill_fraction, memory_pause_fraction : float or False
+        Override ``distributed.worker.memory.target`` / ``spill`` / ``pause``.
+    memory_monitor_interval : float, optional
+        Seconds between memory measurements (``distributed.worker.memory.monitor-interval``).
     resources : dict, optional
         Abstract resources, e.g. ``{"GPU": 1}``, for tasks submitted with
         ``resources=``.
     local_directory : str, optional
-        Scratch space (uploaded files); a fresh temporary directory by default,
-        removed on close.
+        Where to make this worker's own scratch directory (uploaded files, spilled
+        results): the ``temporary-directory`` config key or the system's temporary
+        directory by default. Removed on close; one left by a killed worker is removed
+        by the next worker started there.
     peer_connect_timeout : float
         Seconds to keep trying to connect to a peer before asking another holder.
     host, port :
@@ -94,6 +111,9 @@ class Worker(Server):
     dashboard_address : str or int, optional
         Serve HTTP there (``":0"``: a free port on ``host``): ``/health`` for
         orchestration probes; None (default) serves none.
+    security : Security, bool or None
+        TLS and shared-secret settings for listening and connecting (None: from the
+        config; False: none).
     """
 
     def __init__(
@@ -112,6 +132,11 @@ class Worker(Server):
         transfer_incoming_count_limit: int = 4,
         peer_connect_timeout: float = 3.0,
         dashboard_address: Any = None,
+        memory_target_fraction: Any = None,
+        memory_spill_fraction: Any = None,
+        memory_pause_fraction: Any = None,
+        memory_monitor_interval: float | None = None,
+        security: Any = None,
     ):
         if not isinstance(nthreads, int) or nthreads < 1:
             raise ValueError(f"Worker nthreads must be a positive int, got {nthreads!r}")
@@ -141,7 +166,12 @@ class Worker(Server):
         self.http: Any = None
         self._local_directory_arg = local_directory
         self.local_directory: str | None = None
-        self._owns_directory = False
+        self._directory: LocalDirectory | None = None
+        self.security = security
+        self.memory = WorkerMemoryManager(
+            self, memory_limit, memory_target_fraction, memory_spill_fraction,
+            memory_pause_fraction, memory_monitor_interval)
+        self._data_given = data is not None
         self.state = WorkerState(
             nthreads=nthreads,
             resources=self.resources,
@@ -163,7 +193,13 @@ class Worker(Server):
         self._background: set[asyncio.Task] = set()
         self._closed_event: asyncio.Event | None = None
         self._plait_client: Any = None
+        self._stream_comm: Any = None
+        self._close_task: asyncio.Future | None = None
+        self._reconnecting = False
+        self.reconnect_count = 0
         self.pid = os.getpid()
+        if data is not None:
+            self.memory.use_store(data)
 
     # -- public properties -------------------------------------------------------------
 
@@ -184,6 +220,11 @@ class Worker(Server):
     def executing_count(self) -> int:
         return len(self.state.executing)
 
+    @property
+    def paused(self) -> bool:
+        """Memory is above the pause threshold: no new task starts here."""
+        return self.state.paused
+
     def __repr__(self) -> str:
         return (f"<Worker {self.name!r} at {self._address_or_none()}, {self.status}, "
                 f"threads: {self.nthreads}, executing: {self.executing_count}, "
@@ -198,6 +239,8 @@ class Worker(Server):
         self.loop = asyncio.get_running_loop()
         self._closed_event = asyncio.Event()
         self._make_local_directory()
+        if not self._data_given:
+            self.state.data = self.memory.make_store(self.local_directory)
         if self.protocol == "inproc":
             await self.listen("inproc://")
         else:
@@ -225,6 +268,7 @@ class Worker(Server):
             raise
         self._spawn(self._heartbeat_loop())
         self._spawn(self._missing_loop())
+        self._spawn(self.memory.monitor_loop())
         return self
 
     def __await__(self):
@@ -242,14 +286,14 @@ class Worker(Server):
         base = self._local_directory_arg
         if base is None:
             base = config.get("temporary-directory", None) or tempfile.gettempdir()
-        os.makedirs(base, exist_ok=True)
-        self.local_directory = tempfile.mkdtemp(prefix="plait-worker-", dir=base)
-        self._owns_directory = True
+        self._directory = LocalDirectory(base)
+        self.local_directory = self._directory.path
         if self.local_directory not in sys.path:
             sys.path.insert(0, self.local_directory)
 
-    async def _register(self) -> None:
-        timeout = _seconds(config.get("distributed.comm.timeouts.connect", "30s"))
+    async def _register(self, timeout: float | None = None) -> None:
+        if timeout is None:
+            timeout = _seconds(config.get("distributed.comm.timeouts.connect", "30s"))
         comm = await connect(self.scheduler_address, timeout=timeout, deserialize=False)
         await comm.write({
             "op": "register-worker",
@@ -272,8 +316,12 @@ class Worker(Server):
             )
         if self._heartbeat_interval is None:
             self._heartbeat_interval = float(reply.get("heartbeat_interval") or 1.0)
+        if self.batched_stream.comm is not None:  # registering again: a fresh stream
+            self.batched_stream = BatchedSend(interval=0, name="worker->scheduler")
         self.batched_stream.start(comm)
         self._stream_comm = comm
+        if self.paused:  # a scheduler we register with afresh believes we run
+            self.batched_stream.send({"op": "worker-status-change", "status": "paused"})
         self._spawn(self._read_stream(comm))
 
     async def _rpc(self, _address: str, /, **msg: Any) -> Any:
@@ -311,10 +359,15 @@ class Worker(Server):
                     min(timeout, 2))
             except Exception as exc:  # the scheduler may be gone already
                 logger.debug("worker %s: unregister failed: %s", self.name, exc)
-        try:
-            await asyncio.wait_for(self.batched_stream.close(), min(timeout, 2))
-        except Exception:
+        if self.batched_stream.closed():
+            # (aborted after a lost scheduler: close() would re-raise the cancellation
+            # of its writer task)
             self.batched_stream.abort()
+        else:
+            try:
+                await asyncio.wait_for(self.batched_stream.close(), min(timeout, 2))
+            except Exception:
+                self.batched_stream.abort()
         client = self._plait_client
         if client is not None:
             # The tasks' shared client lives on this loop: close it with its coroutine
@@ -338,12 +391,13 @@ class Worker(Server):
         # Do not block the loop on running tasks: threads are daemons.
         await asyncio.get_running_loop().run_in_executor(
             None, self._pool.shutdown, min(timeout, 0.5))
-        if self._owns_directory and self.local_directory:
+        self.memory.close()
+        if self._directory is not None:
             try:
                 sys.path.remove(self.local_directory)
             except ValueError:
                 pass
-            shutil.rmtree(self.local_directory, ignore_errors=True)
+            self._directory.close()
         if self._closed_event is not None:
             self._closed_event.set()
 
@@ -357,6 +411,7 @@ class Worker(Server):
 
     async def _read_stream(self, comm) -> None:
         handle = self._handle_events
+        close = False
         try:
             while True:
                 try:
@@ -364,7 +419,6 @@ class Worker(Server):
                 except CommClosedError:
                     break
                 events: list[StateMachineEvent] = []
-                close = False
                 for msg in batch if type(batch) is list else (batch,):
                     op = msg.get("op")
                     if op == "compute-task":
@@ -393,17 +447,95 @@ class Worker(Server):
             return
         except Exception:
             logger.exception("worker %s: the scheduler stream failed", self.name)
-        # The scheduler is gone or asked us to go: close (reconnecting is part 2's).
-        if self.status == "running":
-            self._spawn_close()
+            close = False
+        if self.status != "running" or comm is not self._stream_comm:
+            return  # closing, or an old stream we gave up on ourselves
+        if close:
+            self._spawn_close()  # the scheduler asked us to go
+        else:
+            self._spawn(self._reconnect("its stream closed"))
 
     def _spawn_close(self) -> None:
-        # Not a _background task: close() cancels those.
-        asyncio.ensure_future(self.close(report=False))
+        # Not a _background task: close() cancels those. Held here, since the loop
+        # keeps only weak references to tasks.
+        self._close_task = asyncio.ensure_future(self.close(report=False))
+
+    async def _reconnect(self, reason: str) -> None:
+        """The scheduler is gone (``reason``): drop everything, register again with
+        a backoff until ``distributed.worker.reconnect-timeout`` runs out, then close."""
+        if self._reconnecting or self.status != "running":
+            return
+        self._reconnecting = True
+        try:
+            timeout = _seconds(config.get("distributed.worker.reconnect-timeout", 0) or 0)
+            logger.warning(
+                "worker %s: lost the scheduler at %s (%s); dropping %d tasks and %d "
+                "results, trying to register again for up to %g s",
+                self.name, self.scheduler_address, reason, len(self.state.tasks),
+                len(self.data), timeout)
+            old = self._stream_comm
+            self._stream_comm = None
+            self.batched_stream.abort()
+            if old is not None and not old.closed():
+                old.abort()
+            self._handle_events([SchedulerLost()])
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + timeout
+            delay = 0.05
+            connect_timeout = _seconds(
+                config.get("distributed.comm.timeouts.connect", "30s"))
+            last_error: BaseException | None = None
+            while self.status == "running":
+                left = deadline - loop.time()
+                if left <= 0:
+                    break
+                try:
+                    await self._register(timeout=max(min(left, connect_timeout), 0.1))
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    last_error = exc
+                    await asyncio.sleep(min(delay, max(deadline - loop.time(), 0)))
+                    delay = min(delay * 2, RECONNECT_MAX_DELAY)
+                    continue
+                self.reconnect_count += 1
+                logger.warning("worker %s: registered again with the scheduler at %s",
+                               self.name, self.scheduler_address)
+                return
+            if self.status == "running":
+                logger.error(
+                    "worker %s: no scheduler at %s within the reconnect timeout (%g s, "
+                    "distributed.worker.reconnect-timeout); closing. Last error: %s",
+                    self.name, self.scheduler_address, timeout, last_error)
+                self._spawn_close()
+        finally:
+            self._reconnecting = False
+
+    def _set_paused(self, paused: bool, rss: int | None = None) -> None:
+        """Pause or resume (memory); the scheduler hears ``worker-status-change``."""
+        if paused == self.paused or self.status != "running":
+            return
+        limit = self.memory.monitor.process_limit()
+        if paused:
+            logger.warning(
+                "worker %s: paused, process memory %s MiB is above %d%% of the %s MiB "
+                "limit; no new tasks start until it falls", self.name,
+                (rss or 0) >> 20, round(100 * (self.memory.monitor.pause or 0)),
+                limit >> 20)
+        else:
+            logger.warning("worker %s: resumed, process memory %s MiB", self.name,
+                           (rss or 0) >> 20)
+        self._handle_events([PauseEvent(paused)])
+        try:
+            self.batched_stream.send({"op": "worker-status-change",
+                                      "status": "paused" if paused else "running"})
+        except CommClosedError:
+            pass  # registering again sends it
 
     def _handle_events(self, events: list[StateMachineEvent]) -> None:
         if self.status != "running":
             return
+        self.memory.maybe_check()
         try:
             instructions = self.state.handle(*events)
         except Exception:
@@ -503,16 +635,14 @@ class Worker(Server):
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                logger.info("worker %s: heartbeat failed: %s", self.name, exc)
+                if not self._reconnecting:
+                    logger.info("worker %s: heartbeat failed: %s", self.name, exc)
                 continue
-            if isinstance(reply, dict) and reply.get("status") == "missing":
+            if (isinstance(reply, dict) and reply.get("status") == "missing"
+                    and not self._reconnecting):
                 # The scheduler dropped us (e.g. heartbeats were late): our results are
-                # no longer known there. Re-registering is the resilience work's job;
-                # until then, leave rather than hold data nobody will ask for.
-                logger.warning("worker %s: the scheduler no longer knows this worker; "
-                               "closing", self.name)
-                self._spawn_close()
-                return
+                # no longer known there. Start afresh.
+                self._spawn(self._reconnect("it no longer knows this worker"))
 
     async def _missing_loop(self) -> None:
         while self.status == "running":
@@ -533,25 +663,21 @@ class Worker(Server):
                 self._handle_events([RefreshWhoHas(who_has)])
 
     def metrics(self) -> dict:
-        """What heartbeats report: activity and memory."""
+        """What heartbeats report: activity, memory (see :mod:`.memory_manager` for the
+        ``memory``, ``status``, ``cpu`` and spill keys) and reconnections."""
         data = self.data
-        managed = getattr(data, "total_nbytes", None)
-        try:
-            import psutil
-
-            rss = psutil.Process(self.pid).memory_info().rss
-        except Exception:
-            rss = None
-        return {
+        out = {
             "executing": len(self.state.executing),
             "long_running": len(self.state.long_running),
             "ready": len(self.state.ready),
             "in_memory": len(data),
             "in_flight": sum(len(k) for k in self.state.in_flight_workers.values()),
-            "managed_bytes": managed,
-            "memory": rss,
+            "managed_bytes": getattr(data, "total_nbytes", None),
+            "reconnects": self.reconnect_count,
             "time": time.time(),
         }
+        out.update(self.memory.metrics())
+        return out
 
     # -- rpc handlers ------------------------------------------------------------------
 

@@ -56,10 +56,12 @@ from .events import (
     GatherDepNetworkFailure,
     GatherDepSuccess,
     Instruction,
+    PauseEvent,
     RefreshWhoHas,
     RejoinEvent,
     RescheduleEvent,
     Resume,
+    SchedulerLost,
     SecedeEvent,
     Send,
     StateMachineEvent,
@@ -168,6 +170,8 @@ class WorkerState:
         self.fetch_by_worker: dict[str, set[Key]] = {}
         self.in_flight_workers: dict[str, set[Key]] = {}
         self.missing: set[Key] = set()
+        # Memory above the pause threshold: no new task starts, no new fetch.
+        self.paused = False
         self.transition_counter = 0
         self._counter = itertools.count()
         self._handlers: dict[type, Callable] = {
@@ -185,6 +189,8 @@ class WorkerState:
             GatherDepSuccess: self._handle_gather_dep_success,
             GatherDepNetworkFailure: self._handle_gather_dep_network_failure,
             GatherDepFailure: self._handle_gather_dep_failure,
+            PauseEvent: self._handle_pause,
+            SchedulerLost: self._handle_scheduler_lost,
         }
 
     # -- entry point -------------------------------------------------------------------
@@ -768,6 +774,40 @@ class WorkerState:
             self._transition(ts, "released", out)
             self._forget(ts, out)
 
+    def _handle_pause(self, ev: PauseEvent, out: list) -> None:
+        # Resuming needs nothing more: handle() starts what it can after every batch.
+        self.paused = ev.paused
+
+    def _handle_scheduler_lost(self, ev: SchedulerLost, out: list) -> None:
+        """Forget everything; what threads and transfers are still busy with becomes
+        cancelled, so that their outcomes are dropped when they arrive."""
+        scratch: list = []  # nothing goes to the next scheduler about the old keys
+        busy = []
+        for ts in list(self.tasks.values()):
+            ts.wanted = False
+            ts.reported = False
+            ts.run_spec = None
+            ts.deps_info = None
+            state = ts.state
+            if state in ("executing", "long-running", "flight"):
+                self._transition(ts, "cancelled", scratch)
+            if ts.state == "cancelled":
+                busy.append(ts)
+                continue
+            if state != "released":
+                self._transition(ts, "released", scratch)
+            del self.tasks[ts.key]
+        for ts in busy:
+            ts.dependencies = set()
+            ts.dependents = set()
+            ts.waiting_for_data = set()
+            ts.who_has = set()
+        self.ready.clear()
+        self.constrained.clear()
+        self.fetch_heap.clear()
+        self.fetch_by_worker.clear()
+        self.missing.clear()
+
     # -- starting work -----------------------------------------------------------------
 
     def _next_ready(self) -> TaskState | None:
@@ -809,6 +849,8 @@ class WorkerState:
                 if ts is not None and ts.previous == "long-running":
                     ts.previous = "executing"
                 out.append(Resume(key))
+        if self.paused:
+            return
         while len(self.executing) < self.nthreads:
             ts = self._next_ready()
             if ts is None:
@@ -816,6 +858,8 @@ class WorkerState:
             self._transition(ts, "executing", out)
 
     def _ensure_fetching(self, out: list) -> None:
+        if self.paused:
+            return
         heap = self.fetch_heap
         skipped = []
         limit = self.transfer_incoming_count_limit

@@ -11,6 +11,8 @@ from typing import Any
 import numpy as np
 import pytest
 
+from plait import config
+
 from plait.distributed.comm import deserialize
 from plait.distributed.core import ConnectionPool
 from plait.distributed.testing import FakeScheduler
@@ -280,11 +282,22 @@ async def test_run_and_upload_file(tmp_path):
 
 
 @run_async
-async def test_worker_closes_when_the_scheduler_goes():
+async def test_worker_closes_when_the_scheduler_stays_away():
+    # It tries to register again for reconnect-timeout, then gives up and closes.
+    with config.set({"distributed.worker.reconnect-timeout": "0.5s"}):
+        s, (w,) = await cluster("tcp://127.0.0.1:0")
+        await s.close()
+        await asyncio.wait_for(w.finished(), 10)
+    assert w.status == "closed" and w.reconnect_count == 0
+
+
+@run_async
+async def test_worker_closes_when_the_scheduler_says_close():
     s, (w,) = await cluster("tcp://127.0.0.1:0")
-    await s.close()
+    s.send(w.address, op="close")
     await asyncio.wait_for(w.finished(), 10)
     assert w.status == "closed"
+    await s.close()
 
 
 @run_async
@@ -316,12 +329,23 @@ async def test_run_spec_that_cannot_be_loaded_names_the_key(listen_address):
 
 
 @run_async
-async def test_worker_the_scheduler_forgot_closes():
+async def test_worker_the_scheduler_forgot_registers_again_without_its_data():
     s, (w,) = await cluster("inproc://")
-    s.handlers["heartbeat-worker"] = lambda comm, **kw: {"status": "missing"}
-    await asyncio.wait_for(w.finished(), 10)
-    assert w.status == "closed"
-    await s.close()
+    s.compute(w.address, "x", inc, 1)
+    await s.wait_for("task-finished", key="x")
+    assert w.data["x"] == 2
+    answers = iter([{"status": "missing"}])
+    s.handlers["heartbeat-worker"] = lambda comm, **kw: next(answers, {"status": "OK"})
+    for _ in range(500):
+        if w.reconnect_count:
+            break
+        await asyncio.sleep(0.01)
+    assert w.reconnect_count == 1 and w.status == "running"
+    assert "x" not in w.data and not w.state.tasks  # the scheduler no longer knows them
+    s.compute(w.address, "y", inc, 10)
+    (done,) = await s.wait_for("task-finished", key="y")
+    assert w.data["y"] == 11
+    await shutdown(s, [w])
 
 
 @run_async
