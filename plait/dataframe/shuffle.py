@@ -21,6 +21,7 @@ Row order is kept: the pieces of one output partition are joined in input order.
 from __future__ import annotations
 
 import functools
+import numbers
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
@@ -64,7 +65,22 @@ def _normalised(s: pd.Series) -> Any:
             else s.dt.tz_convert("UTC").to_numpy().view("int64")
     obj = s.astype(object).to_numpy(copy=True)
     obj[pd.isna(s).to_numpy()] = None
+    if dtype == object:
+        # Python numbers of different types that compare equal (True == 1 == 1.0) are
+        # one group to pandas, but hash apart by their text: hash them as floats
+        num = np.fromiter((isinstance(v, (numbers.Number, np.bool_)) for v in obj),
+                          dtype=bool, count=len(obj))
+        if num.any():
+            obj[num] = [_as_float(v) for v in obj[num]]
     return obj
+
+
+def _as_float(v: Any) -> Any:
+    """A number as the float it equals (-0.0 as 0.0); a complex number with an
+    imaginary part stays as it is (it equals no float)."""
+    if isinstance(v, complex) or type(v).__name__.startswith("complex"):
+        return v if v.imag else float(v.real) + 0.0
+    return float(v) + 0.0
 
 
 def hash_codes(part: Any, on: Any, npartitions: int) -> np.ndarray:

@@ -83,6 +83,8 @@ def _slow_hash(key: Any) -> int:
         return hash(key) & _MASK if key == key else 0
     if isinstance(key, numbers.Integral):  # IntEnum, NumPy integers
         return hash(int(key)) & _MASK
+    if type(key).__module__ == "numpy" and type(key).__name__ in ("bool_", "bool"):
+        return hash(bool(key)) & _MASK  # NumPy's bool equals Python's
     if isinstance(key, numbers.Real):  # NumPy floats
         value = float(key)
         return hash(value) & _MASK if value == value else 0

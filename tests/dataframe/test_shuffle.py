@@ -60,6 +60,29 @@ def test_hash_agrees_across_dtypes():
         hash_codes(pd.DataFrame({"k": [0.0]}), ["k"], 7)[0]
 
 
+
+def test_hash_of_object_keys_mixing_bools_and_numbers():
+    """pandas groups True, 1, 1.0 (and False, 0, -0.0) together in an object column:
+    they must land in one partition, whatever the partition count."""
+    from decimal import Decimal
+
+    ones = [True, 1, 1.0, np.int64(1), np.True_, Decimal(1), complex(1, 0)]
+    zeros = [False, 0, -0.0, np.float32(0), np.False_]
+    k = pd.Series(ones + zeros + ["a", "1", None, 2], dtype=object)
+    df = pd.DataFrame({"k": k, "x": range(len(k))})
+    for n in (2, 3, 5, 16):
+        codes = hash_codes(df, ["k"], n)
+        assert len(set(codes[:len(ones)])) == 1 and len(set(codes[len(ones):12])) == 1
+    mixed = pd.DataFrame({"k": pd.Series([True, 1, 1.0, "a", None, False, 0, 0.0] * 3,
+                                         dtype=object), "x": range(24)})
+    expected = mixed.groupby("k").x.sum()
+    for scheduler in ("sync", "processes"):
+        got = dd.from_pandas(mixed, npartitions=3).groupby("k").x.sum(split_out=3) \
+            .compute(scheduler=scheduler)
+        pd.testing.assert_series_equal(got.sort_values(), expected.sort_values(),
+                                       check_index=False)
+        assert sorted(map(str, got.index)) == sorted(map(str, expected.index))
+
 def test_split_frame_pieces():
     pdf = pd.DataFrame({"k": [5, 1, 9, 1, None]})
     pieces = split_frame(RangePartitioner("k", (0, 3, 10)), pdf, 2)

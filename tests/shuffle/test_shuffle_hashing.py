@@ -76,3 +76,9 @@ def test_numpy_scalars_hash_like_python_numbers():
 def test_keys_without_a_deterministic_hash_are_refused():
     with pytest.raises(TokenizationError, match="group by a plain value"):
         stable_hash(threading.Lock())
+
+
+def test_numpy_bools_hash_like_python_bools():
+    np = pytest.importorskip("numpy")
+    assert stable_hash(np.True_) == stable_hash(True) == stable_hash(1)
+    assert stable_hash(np.False_) == stable_hash(0.0)
