@@ -38,7 +38,7 @@ import time
 import weakref
 from typing import Any
 
-__all__ = ["MemoryMonitor", "trim_memory", "process_rss", "fraction"]
+__all__ = ["MemoryMonitor", "trim_memory", "tune_allocator", "process_rss", "fraction"]
 
 logger = logging.getLogger("plait.distributed.worker")
 
@@ -74,16 +74,12 @@ def process_rss(pid: int | None = None) -> int:
 
 
 _libc: Any = None
+_tuned = False
+#: glibc's mallopt parameter number for the trim threshold.
+M_TRIM_THRESHOLD = -1
 
 
-def trim_memory() -> bool:
-    """Ask glibc to give freed memory back to the operating system (``malloc_trim``).
-
-    Large NumPy buffers freed after spilling may sit in the allocator's free lists
-    (glibc raises its mmap threshold after the first large free), so the RSS would not
-    drop and the monitor would spill far more than needed. Returns False where there is
-    no glibc.
-    """
+def _glibc() -> Any:
     global _libc
     if _libc is None:
         name = ctypes.util.find_library("c")
@@ -92,10 +88,42 @@ def trim_memory() -> bool:
             _libc = lib if lib is not None and hasattr(lib, "malloc_trim") else False
         except OSError:
             _libc = False
-    if not _libc:
+    return _libc
+
+
+def trim_memory() -> bool:
+    """Ask glibc to give freed memory back to the operating system (``malloc_trim``).
+
+    Large NumPy buffers freed after spilling may sit in the allocator's free lists, so
+    the RSS would not drop and the monitor would spill far more than needed. Returns
+    False where there is no glibc.
+    """
+    lib = _glibc()
+    if not lib:
         return False
-    _libc.malloc_trim(0)
+    lib.malloc_trim(0)
     return True
+
+
+def tune_allocator(trim_threshold: int = 64 * 1024) -> bool:
+    """Make glibc return freed memory promptly (once per process; False without glibc).
+
+    By default glibc raises its mmap threshold each time a large block is freed (up to
+    32 MiB), so later large buffers (a spilled 16 MiB chunk, a fetched input) come from
+    the heap and their memory stays in the process after they are freed: the RSS stays
+    high and the worker would spill and pause for memory it no longer uses. Setting the
+    trim threshold (what ``MALLOC_TRIM_THRESHOLD_=65536`` does) turns that adjustment
+    off: large blocks are mapped and unmapped on their own, and free memory at the top
+    of the heap above 64 KiB goes back to the system.
+    """
+    global _tuned
+    if _tuned:
+        return True
+    lib = _glibc()
+    if not lib or not hasattr(lib, "mallopt"):
+        return False
+    _tuned = bool(lib.mallopt(M_TRIM_THRESHOLD, trim_threshold))
+    return _tuned
 
 
 class MemoryMonitor:
@@ -148,6 +176,11 @@ class MemoryMonitor:
     @property
     def pause_bytes(self) -> int | None:
         return self._bytes(self.pause)
+
+    def alone_in_process(self) -> bool:
+        """No other worker with a memory limit lives in this process."""
+        with _monitors_lock:
+            return all(m is self for m in _monitors)
 
     def process_limit(self) -> int:
         """The limit the process RSS is judged by: the sum of the limits of the

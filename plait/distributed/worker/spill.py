@@ -223,7 +223,7 @@ class SpillStore(DataStore):
                 nbytes = self.nbytes[key]
                 if self._spill(key):
                     return nbytes
-                if self._disk_error_logged and key in self._fast:
+                if key in self._fast:
                     return None  # the disk refuses writes: stop trying for now
             return None
 
@@ -247,7 +247,6 @@ class SpillStore(DataStore):
                 logger.error("cannot write spill file %s (%s): values stay in memory "
                              "until the disk accepts writes again", path, exc)
                 self._disk_error_logged = True
-            self._fast.move_to_end(key)
             return False
         self._disk_error_logged = False
         self.spill_time += time.perf_counter() - start
