@@ -1,14 +1,20 @@
-"""The scheduler's HTTP endpoint: ``/health`` over tornado on the dashboard address.
+"""The HTTP endpoint of a scheduler or worker: tornado on the dashboard address.
 
-The dashboard issue adds its pages to the same server; this issue serves only
-``/health`` (``ok``), which orchestration tools probe. It listens on 127.0.0.1 unless an
-address with another host is given.
+It always serves ``/health`` (``ok``), which orchestration tools probe; the scheduler adds
+the dashboard's routes (:mod:`plait.distributed.dashboard`). It listens on 127.0.0.1
+unless an address with another host is given, speaks HTTPS when given an SSL context
+(the cluster's TLS certificate), and with ``fallback=True`` takes a free port when the
+one asked for is taken (two clusters on one machine both asking for 8787).
 """
 
 from __future__ import annotations
 
+import errno
+import logging
 import socket
 from typing import Any
+
+logger = logging.getLogger("plait.distributed.http")
 
 __all__ = ["HTTPServer", "parse_http_address"]
 
@@ -51,10 +57,13 @@ class HTTPServer:
         Where to listen (see :func:`parse_http_address`).
     """
 
-    def __init__(self, scheduler: Any, address: Any = ":0", routes: list | None = None):
+    def __init__(self, scheduler: Any, address: Any = ":0", routes: list | None = None,
+                 ssl_context: Any = None, fallback: bool = False):
         self.scheduler = scheduler
         self.host, self.requested_port = parse_http_address(address)
         self.routes = list(routes or [])
+        self.ssl_context = ssl_context
+        self.fallback = fallback
         self.server: Any = None
         self.port: int | None = None
 
@@ -70,16 +79,24 @@ class HTTPServer:
 
         app = tornado.web.Application([(r"/health", HealthHandler)] + self.routes)
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
-        sockets = tornado.netutil.bind_sockets(self.requested_port, address=self.host,
-                                               family=family)
+        try:
+            sockets = tornado.netutil.bind_sockets(self.requested_port, address=self.host,
+                                                   family=family)
+        except OSError as exc:
+            if not (self.fallback and exc.errno == errno.EADDRINUSE and self.requested_port):
+                raise
+            sockets = tornado.netutil.bind_sockets(0, address=self.host, family=family)
+            logger.warning("port %d is in use: the dashboard is at port %d instead",
+                           self.requested_port, sockets[0].getsockname()[1])
         self.port = sockets[0].getsockname()[1]
-        self.server = tornado.httpserver.HTTPServer(app)
+        self.server = tornado.httpserver.HTTPServer(app, ssl_options=self.ssl_context)
         self.server.add_sockets(sockets)
 
     @property
     def address(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+        scheme = "https" if self.ssl_context is not None else "http"
+        return f"{scheme}://{host}:{self.port}"
 
     async def stop(self) -> None:
         if self.server is not None:
