@@ -3,9 +3,12 @@
 The scheduler runs in the creating process, on an event loop of its own thread
 (:class:`~plait.distributed.loop.LoopRunner`), or on the caller's loop with
 ``asynchronous=True``. With ``processes=True`` (the default) each worker is a separate
-process (:class:`~.worker_process.WorkerProcess`), stopped by its pid when the cluster
-closes; with ``processes=False`` the workers run on the scheduler's loop, in-process, and
-everything talks over ``inproc://`` (no sockets, no copies).
+process, watched by a :class:`~plait.distributed.nanny.Nanny` on the cluster's loop
+that restarts it when it dies and kills it before it runs out of memory (``nanny=False``:
+bare :class:`~.worker_process.WorkerProcess` handles); every process is stopped by its
+pid when the cluster closes. With ``processes=False`` the workers run on the scheduler's
+loop, in-process, and everything talks over ``inproc://`` (no sockets, no copies).
+Scaling down retires workers: their results are copied to the remaining workers first.
 """
 
 from __future__ import annotations
@@ -73,6 +76,13 @@ class LocalCluster:
     asynchronous : bool
         Use ``await LocalCluster(..., asynchronous=True)`` (or ``async with``) inside a
         running event loop; methods then return awaitables.
+    nanny : bool, optional
+        Watch each worker process with a nanny (default: with ``processes``).
+    security : Security, bool or None
+        ``True``: a fresh ``Security.temporary()`` (TLS with a self-signed certificate);
+        a ``Security``: that; None: from the config; False: none.
+    scheduler_kwargs : dict, optional
+        More ``Scheduler`` arguments (``worker_ttl``, ``allowed_failures``, ...).
     **worker_kwargs
         More ``Worker`` arguments (``resources``, ``local_directory``, ...).
 
@@ -87,10 +97,22 @@ class LocalCluster:
                  processes: bool = True, memory_limit: Any = "auto",
                  host: str = "127.0.0.1", scheduler_port: int = 0,
                  dashboard_address: str | None = None, asynchronous: bool = False,
-                 protocol: str | None = None, **worker_kwargs: Any):
+                 protocol: str | None = None, nanny: bool | None = None,
+                 security: Any = None, scheduler_kwargs: dict | None = None,
+                 **worker_kwargs: Any):
         self.n_workers, self.threads_per_worker = default_sizing(
             n_workers, threads_per_worker, processes)
         self.processes = processes
+        self.nanny = processes if nanny is None else bool(nanny)
+        if self.nanny and not processes:
+            raise ValueError("nanny=True needs processes=True (a nanny watches a worker "
+                             "process); pass processes=True or nanny=False")
+        if security is True:
+            from ..security import Security
+
+            security = Security.temporary()
+        self.security = security
+        self.scheduler_kwargs = dict(scheduler_kwargs or {})
         self.memory_limit = parse_memory_limit(memory_limit, max(self.n_workers, 1))
         self.host = host
         self.scheduler_port = scheduler_port
@@ -104,7 +126,7 @@ class LocalCluster:
         self._names = itertools.count()
         self._runner: LoopRunner | None = None
         self._lock: asyncio.Lock | None = None
-        self._procs: list[WorkerProcess] = []
+        self._procs: list[Any] = []  # WorkerProcess or Nanny handles, killed at exit
         # A cluster dropped without close() still leaves no process behind.
         self._finalizer = weakref.finalize(self, _kill_all, self._procs)
         if not asynchronous:
@@ -195,9 +217,12 @@ class LocalCluster:
         self._loop = asyncio.get_running_loop()
         self._lock = asyncio.Lock()
         self.status = "starting"
+        kwargs = dict(self.scheduler_kwargs)
+        if self.security is not None:
+            kwargs["security"] = self.security
         self.scheduler = Scheduler(host=self.host, port=self.scheduler_port,
                                    dashboard_address=self.dashboard_address,
-                                   protocol=self.protocol)
+                                   protocol=self.protocol, **kwargs)
         await self.scheduler.start()
         try:
             await self._scale(self.n_workers)
@@ -214,8 +239,15 @@ class LocalCluster:
 
     async def _new_worker(self, name: Any) -> Any:
         spec = self._worker_spec(name)
+        if self.security is not None:
+            spec["security"] = self.security
         if self.processes:
-            proc = WorkerProcess(self.scheduler.address, **spec)
+            if self.nanny:
+                from ..nanny import Nanny
+
+                proc: Any = Nanny(self.scheduler.address, **spec)
+            else:
+                proc = WorkerProcess(self.scheduler.address, **spec)
             self._procs.append(proc)
             return await proc.start()
         from ..worker import Worker
@@ -238,8 +270,9 @@ class LocalCluster:
                 if errors:
                     raise errors[0]
             elif n < len(self.workers):
-                # The newest workers go first.
+                # The newest workers go first, their results copied to the others.
                 leaving = list(self.workers)[n:]
+                await self._retire(leaving)
                 await asyncio.gather(*[self._close_worker(name) for name in leaving])
             self.n_workers = len(self.workers)
 
@@ -247,12 +280,24 @@ class LocalCluster:
         """Have ``n`` workers: start new ones or close the newest."""
         return self._call(self._scale, n, timeout=120)
 
+    async def _retire(self, names: list) -> None:
+        addresses = [getattr(self.workers[n], "worker_address", None)
+                     or getattr(self.workers[n], "address", None) for n in names]
+        addresses = [a for a in addresses if a is not None]
+        if not addresses or self.scheduler is None:
+            return
+        try:
+            await asyncio.wait_for(self.scheduler.retire_workers(
+                workers=addresses, close_workers=False, timeout=30), 40)
+        except Exception as exc:  # their data is then computed again where needed
+            logger.warning("LocalCluster: retiring %s failed: %s", addresses, exc)
+
     async def _close_worker(self, name: Any) -> None:
         worker = self.workers.pop(name, None)
         if worker is None:
             return
         await worker.close()
-        if isinstance(worker, WorkerProcess) and worker in self._procs:
+        if worker in self._procs:
             self._procs.remove(worker)
 
     # -- closing -----------------------------------------------------------------------
@@ -302,6 +347,6 @@ class LocalCluster:
         self.status = "closed"
 
 
-def _kill_all(procs: list[WorkerProcess]) -> None:
+def _kill_all(procs: list) -> None:
     for proc in list(procs):
         proc.kill()

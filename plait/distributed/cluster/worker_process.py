@@ -1,12 +1,16 @@
 """Worker processes: start one in a fresh interpreter, learn its address, stop it by pid.
 
-:class:`WorkerProcess` (the parent's handle) runs ``python -c <entry> SPEC`` (the entry
-calls :func:`_main` here) with ``SPEC`` a JSON object of the ``Worker`` arguments. A fresh interpreter, rather than ``fork``, gives the worker a clean
+:class:`WorkerProcess` (the parent's handle) runs ``python -c <entry>`` (the entry calls
+:func:`_main` here) and writes one JSON line to its stdin: the ``Worker`` arguments, and
+the :class:`~plait.distributed.Security` pickled, so no secret or key ever appears on a
+command line (which any local user can list). A fresh interpreter, rather than ``fork``,
+gives the worker a clean
 process with no copied threads or locks, and rather than ``multiprocessing`` it never
 re-imports the user's ``__main__`` script, so a script that makes a ``LocalCluster``
 at its top level without an ``if __name__ == "__main__"`` guard still works.
 
-The child prints one line ``plait-worker-ready {json}`` (address, pid, name) on stdout
+The child prints one line ``plait-worker-ready {json}`` (address, pid, name,
+local_directory) on stdout
 when its worker has registered, then sends stdout to stderr. It ignores SIGINT (Ctrl-C
 in a terminal reaches the whole process group; the parent decides), closes cleanly on
 SIGTERM, and closes by itself when the parent process is gone or the scheduler's stream
@@ -19,9 +23,11 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import base64
 import json
 import logging
 import os
+import pickle
 import signal
 import subprocess
 import sys
@@ -90,18 +96,23 @@ class WorkerProcess:
     ----------
     scheduler_address : str
         Where the worker registers.
+    security : Security, False or None
+        Handed to the child's ``Worker`` through its stdin (pickled), never on its
+        command line.
     **worker_kwargs
         ``Worker`` arguments (``nthreads``, ``name``, ``memory_limit``, ``resources``,
         ``local_directory``, ``host``, ``port``); they must be JSON-friendly.
     """
 
-    def __init__(self, scheduler_address: str, **worker_kwargs: Any):
+    def __init__(self, scheduler_address: str, security: Any = None, **worker_kwargs: Any):
         self.scheduler_address = scheduler_address
+        self.security = security
         self.worker_kwargs = worker_kwargs
         self.name = worker_kwargs.get("name")
         self.nthreads = worker_kwargs.get("nthreads", 1)
         self.memory_limit = worker_kwargs.get("memory_limit")
         self.address: str | None = None
+        self.local_directory: str | None = None
         self.pid: int | None = None
         self.process: subprocess.Popen | None = None
         self.status = "init"
@@ -114,17 +125,24 @@ class WorkerProcess:
         """Start the process and wait (at most ``timeout`` s) until its worker is up."""
         spec = {"scheduler_address": self.scheduler_address, "parent_pid": os.getpid(),
                 "worker": self.worker_kwargs}
+        if self.security is not None:
+            spec["security"] = base64.b64encode(pickle.dumps(self.security)).decode()
         env = dict(os.environ)
         path = _plait_path()
         env["PYTHONPATH"] = os.pathsep.join(
             [path] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
         proc = subprocess.Popen(
-            [sys.executable, "-c", _ENTRY, json.dumps(spec)],
-            stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, env=env,
+            [sys.executable, "-c", _ENTRY],
+            stdout=subprocess.PIPE, stdin=subprocess.PIPE, env=env,
         )
         self.process, self.pid = proc, proc.pid
         with _live_lock:
             _live[proc.pid] = proc
+        try:  # one line, far below a pipe's buffer: this write does not block
+            proc.stdin.write(json.dumps(spec).encode() + b"\n")
+            proc.stdin.close()
+        except OSError:
+            pass  # it died already: the readline below says so
         loop = asyncio.get_running_loop()
         try:
             line = await asyncio.wait_for(
@@ -145,6 +163,7 @@ class WorkerProcess:
             )
         info = json.loads(text[len(READY):])
         self.address = info["address"]
+        self.local_directory = info.get("local_directory")
         self.name = info["name"]
         self.status = "running"
         return self
@@ -154,6 +173,11 @@ class WorkerProcess:
 
     def is_alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
+
+    @property
+    def returncode(self) -> int | None:
+        """The exit code once it has exited (``-N``: killed by signal N), else None."""
+        return self.process.poll() if self.process is not None else None
 
     async def close(self, timeout: float = 5) -> None:
         """Ask the worker to close (it unregisters), then kill it if it lingers."""
@@ -200,7 +224,8 @@ class WorkerProcess:
 
 
 async def run_worker(scheduler_address: str, worker_kwargs: dict,
-                     parent_pid: int | None = None, on_ready=None) -> int:
+                     parent_pid: int | None = None, on_ready=None,
+                     security: Any = None) -> int:
     """Run one ``Worker`` on the running loop until it closes; returns an exit code.
 
     SIGTERM (and SIGINT unless ignored) close the worker cleanly; when ``parent_pid``
@@ -208,7 +233,10 @@ async def run_worker(scheduler_address: str, worker_kwargs: dict,
     """
     from ..worker import Worker
 
-    worker = Worker(scheduler_address, **worker_kwargs)
+    kwargs = dict(worker_kwargs)
+    if security is not None:
+        kwargs["security"] = security
+    worker = Worker(scheduler_address, **kwargs)
     await worker.start()
     if on_ready is not None:
         on_ready(worker)
@@ -239,15 +267,24 @@ async def run_worker(scheduler_address: str, worker_kwargs: dict,
     return 0
 
 
+def _read_spec(argv: list[str]) -> dict:
+    line = argv[1] if len(argv) > 1 else sys.stdin.readline()
+    spec = json.loads(line)
+    if spec.get("security") is not None:
+        spec["security"] = pickle.loads(base64.b64decode(spec["security"]))
+    return spec
+
+
 def _main(argv: list[str]) -> int:
-    spec = json.loads(argv[1])
+    spec = _read_spec(argv)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     logging.basicConfig(level=logging.WARNING,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     stdout = sys.stdout
 
     def ready(worker: Any) -> None:
-        info = {"address": worker.address, "pid": os.getpid(), "name": worker.name}
+        info = {"address": worker.address, "pid": os.getpid(), "name": worker.name,
+                "local_directory": getattr(worker, "local_directory", None)}
         stdout.write(READY + json.dumps(info) + "\n")
         stdout.flush()
         # From now on the parent no longer reads our stdout: send it to stderr.
@@ -259,7 +296,8 @@ def _main(argv: list[str]) -> int:
     asyncio.set_event_loop(loop)
     try:
         return loop.run_until_complete(run_worker(
-            spec["scheduler_address"], spec["worker"], spec.get("parent_pid"), ready))
+            spec["scheduler_address"], spec["worker"], spec.get("parent_pid"), ready,
+            security=spec.get("security")))
     except Exception as exc:
         stdout.write(f"error: {type(exc).__name__}: {exc}\n")
         stdout.flush()

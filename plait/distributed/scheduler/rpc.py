@@ -13,7 +13,7 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
-from ..comm import CommClosedError, Serialize, deserialize
+from ..comm import Serialize, deserialize
 from ..core import error_message
 
 __all__ = ["SchedulerRPC"]
@@ -131,24 +131,3 @@ class SchedulerRPC:
                                         name: str | None = None, **_: Any) -> dict:
         await self.add_plugin(_unwrap(plugin), name=name)
         return {"status": "OK"}
-
-    async def retire_workers(self, comm: Any = None, workers: Iterable[str] | None = None,
-                             **_: Any) -> dict:
-        """Close ``workers`` (all when None). Part 1: their data is recomputed where
-        still needed; copying it to the remaining workers first is part 2's."""
-        addresses = list(self.state.workers) if workers is None else [
-            self.state.aliases.get(w, w) for w in workers]
-        out = {}
-        for address in addresses:
-            ws = self.state.workers.get(address)
-            if ws is None:
-                continue
-            out[address] = ws.identity()
-            self.send_all(self.state.set_worker_status(address, "closing"))
-            bs = self.worker_streams.get(address)
-            if bs is not None:
-                try:
-                    bs.send({"op": "close"})
-                except CommClosedError:
-                    pass
-        return out

@@ -24,6 +24,7 @@ from typing import Any
 from ... import config
 from ..comm import BatchedSend, CommClosedError, Serialize
 from ..core import ConnectionPool, Server, error_message
+from .lifecycle import WorkerLifecycle, security_args
 from .rpc import SchedulerRPC
 from .state import SchedulerState, parse_seconds
 
@@ -32,7 +33,7 @@ __all__ = ["Scheduler"]
 logger = logging.getLogger("plait.distributed.scheduler")
 
 
-class Scheduler(SchedulerRPC, Server):
+class Scheduler(WorkerLifecycle, SchedulerRPC, Server):
     """The central scheduler of a plait cluster.
 
     Parameters
@@ -52,7 +53,12 @@ class Scheduler(SchedulerRPC, Server):
         ``heartbeat_interval`` (seconds told to workers, default 1), ``worker_ttl``
         (remove a worker not heard from for that long, default
         ``distributed.scheduler.worker-ttl`` or 300 s), ``steal_interval`` (0.1 s;
-        0 disables stealing), ``saturation`` (see :class:`SchedulerState`).
+        0 disables stealing), ``saturation`` (see :class:`SchedulerState`),
+        ``allowed_failures`` (worker deaths a task may cause before it errs with
+        ``KilledWorker``; ``distributed.scheduler.allowed-failures``, default 3).
+    security:
+        A :class:`plait.distributed.Security` for the listener and the connections
+        the scheduler opens; None: from the config; False: explicitly none.
 
     Examples
     --------
@@ -76,13 +82,15 @@ class Scheduler(SchedulerRPC, Server):
         worker_ttl: Any = None,
         steal_interval: float = 0.1,
         saturation: float | None = None,
+        allowed_failures: int | None = None,
+        security: Any = None,
         **kwargs: Any,
     ):
         if kwargs:
             raise TypeError(
                 f"Scheduler() got unknown arguments {sorted(kwargs)}; known: host, port, "
                 "dashboard_address, protocol, extensions, validate, heartbeat_interval, "
-                "worker_ttl, steal_interval, saturation"
+                "worker_ttl, steal_interval, saturation, allowed_failures, security"
             )
         from ..comm.core import backends
 
@@ -94,12 +102,24 @@ class Scheduler(SchedulerRPC, Server):
         self.id = f"Scheduler-{uuid.uuid4()}"
         self.host, self.port, self.protocol = host, port, protocol
         self.dashboard_address = dashboard_address
-        self.state = SchedulerState(saturation=saturation, validate=validate, owner=self)
+        self.security = security
+        self.state = SchedulerState(saturation=saturation, validate=validate, owner=self,
+                                    allowed_failures=allowed_failures)
         self.state.make_error = lambda exc: (Serialize(exc), None)
-        self.heartbeat_interval = float(heartbeat_interval or 1.0)
         ttl = worker_ttl if worker_ttl is not None else config.get(
             "distributed.scheduler.worker-ttl", "300s")
         self.worker_ttl = parse_seconds(ttl) if ttl is not None else None
+        if heartbeat_interval is None:
+            # At least five heartbeats fit in the ttl, so one late beat removes nobody.
+            heartbeat_interval = min(1.0, self.worker_ttl / 5) if self.worker_ttl else 1.0
+        self.heartbeat_interval = float(heartbeat_interval)
+        # Why workers died, as their nannies report it (``worker-died``), until the
+        # scheduler removes them; and the workers expected to go (restart, retire).
+        self.death_reports: dict[str, tuple[str, str]] = {}
+        self._death_events: dict[str, asyncio.Event] = {}
+        self.death_report_timeout = 1.0
+        self.expected_exits: set[str] = set()
+        self.nannies: dict[str, str] = {}
         self.steal_interval = steal_interval
         # Worker streams write once per event-loop tick (no added delay): a worker
         # holds only about nthreads + 1 root tasks, so every millisecond a
@@ -109,7 +129,8 @@ class Scheduler(SchedulerRPC, Server):
         self.client_stream_interval = 0.002
         self.worker_streams: dict[str, BatchedSend] = {}
         self.client_streams: dict[str, BatchedSend] = {}
-        self.rpc = ConnectionPool(deserialize=False)
+        self.rpc = ConnectionPool(deserialize=False, **security_args(
+            ConnectionPool, security, "scheduler"))
         self.http: Any = None
         self._extensions_arg = extensions
         self.extensions: dict[str, Any] = {}
@@ -133,6 +154,9 @@ class Scheduler(SchedulerRPC, Server):
             "task-status": self.task_status,
             "retry": self.retry,
             "register-scheduler-plugin": self.register_scheduler_plugin,
+            "register-nanny": self.register_nanny,
+            "worker-died": self.worker_died,
+            "restart": self.restart,
         }
         state = self.state
         stream_handlers = {
@@ -153,7 +177,8 @@ class Scheduler(SchedulerRPC, Server):
             "cancel-keys": self._event(state.cancel),
             "close-client": self.close_client,
         }
-        super().__init__(handlers, stream_handlers, name="scheduler", deserialize=False)
+        super().__init__(handlers, stream_handlers, name="scheduler", deserialize=False,
+                         **security_args(Server, security, "scheduler"))
 
     # -- lifecycle -------------------------------------------------------------------------
     async def start(self) -> Scheduler:
@@ -297,6 +322,8 @@ class Scheduler(SchedulerRPC, Server):
                 nbytes=nbytes, **extra)
         except ValueError as exc:
             return error_message(exc)
+        if address in self.nannies:
+            self.state.workers[address].nanny = self.nannies[address]
         # Messages for the new worker wait in the BatchedSend until the reply is out.
         bs = BatchedSend(interval=self.worker_stream_interval, name=f"scheduler->{address}")
         self.worker_streams[address] = bs
@@ -321,8 +348,36 @@ class Scheduler(SchedulerRPC, Server):
                 del self.worker_streams[address]
                 bs.abort()
                 if self.status == "running":
-                    self.send_all(self.state.remove_worker(address,
-                                                           stimulus_id="worker-stream-closed"))
+                    await self._worker_gone(address)
+
+    async def _worker_gone(self, address: str) -> None:
+        """The worker's stream closed without ``unregister``: remove it, with the
+        reason its nanny reports when it has one (waiting a moment for that report, so
+        that a ``KilledWorker`` can say why the worker died)."""
+        ws = self.state.workers.get(address)
+        if ws is None:
+            return
+        if address in self.expected_exits:
+            self.expected_exits.discard(address)
+            self.send_all(self.state.remove_worker(address, stimulus_id="worker-closed",
+                                                   safe=True))
+            return
+        if ws.nanny is not None and address not in self.death_reports:
+            # No new tasks while we wait; what it was running is placed again below.
+            self.send_all(self.state.set_worker_status(address, "closing"))
+            event = self._death_events.setdefault(address, asyncio.Event())
+            try:
+                await asyncio.wait_for(event.wait(), self.death_report_timeout)
+            except TimeoutError:
+                pass
+            finally:
+                self._death_events.pop(address, None)
+        reason, detail = self.death_reports.pop(address, (
+            "connection",
+            "its connection to the scheduler closed (process gone or network lost)"))
+        self.nannies.pop(address, None)
+        self.send_all(self.state.remove_worker(address, stimulus_id="worker-stream-closed",
+                                               reason=reason, detail=detail))
 
     def heartbeat_worker(self, comm: Any = None, address: str | None = None,
                          metrics: dict | None = None, **_: Any) -> dict:
@@ -333,6 +388,8 @@ class Scheduler(SchedulerRPC, Server):
     def unregister_worker(self, comm: Any = None, address: str | None = None, **_: Any) -> dict:
         """A worker leaving cleanly: what it was running goes elsewhere."""
         bs = self.worker_streams.pop(address, None)
+        self.nannies.pop(address, None)
+        self.expected_exits.discard(address)
         self.send_all(self.state.remove_worker(address, stimulus_id="unregister", safe=True))
         if bs is not None:
             self._spawn(bs.close(timeout=2))
@@ -423,9 +480,15 @@ class Scheduler(SchedulerRPC, Server):
         ttl = self.worker_ttl
         while True:
             await asyncio.sleep(min(ttl / 4, 10.0))
-            for address in self.state.stale_workers(time.time(), ttl):
-                logger.warning("removing worker %s: no heartbeat for %s s", address, ttl)
+            now = time.time()
+            for address in self.state.stale_workers(now, ttl):
+                silent = now - self.state.workers[address].last_seen
+                logger.warning("removing worker %s: no heartbeat for %.1f s (worker-ttl "
+                               "is %s s)", address, silent, ttl)
                 bs = self.worker_streams.pop(address, None)
                 if bs is not None:
                     bs.abort()
-                self.send_all(self.state.remove_worker(address, stimulus_id="worker-ttl"))
+                self.nannies.pop(address, None)
+                self.send_all(self.state.remove_worker(
+                    address, stimulus_id="worker-ttl", reason="heartbeat",
+                    detail=f"no heartbeat for {silent:.1f} s (worker-ttl {ttl:g} s)"))

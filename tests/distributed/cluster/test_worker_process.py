@@ -45,12 +45,19 @@ async def test_start_compute_then_close_sigterm_and_sigkill():
 
 
 @run_async(timeout=60)
-async def test_worker_exits_when_the_scheduler_dies():
+async def test_worker_exits_when_the_scheduler_stays_away():
+    # A worker whose scheduler went away tries to register again for
+    # distributed.worker.reconnect-timeout, then exits (cleanly: code 0).
     s = FakeScheduler()
     await s.listen("tcp://127.0.0.1:0")
-    w = await WorkerProcess(s.address, name="orphan").start()
+    os.environ["PLAIT_DISTRIBUTED__WORKER__RECONNECT_TIMEOUT"] = "0.5s"
+    try:
+        w = await WorkerProcess(s.address, name="orphan").start()
+    finally:
+        del os.environ["PLAIT_DISTRIBUTED__WORKER__RECONNECT_TIMEOUT"]
     await s.close()  # drops the worker's stream
-    await async_wait_until(lambda: not w.is_alive(), timeout=10)
+    await async_wait_until(lambda: not w.is_alive(), timeout=20)
+    assert w.returncode == 0
     await w.close()
 
 
