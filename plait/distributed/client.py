@@ -38,6 +38,7 @@ from . import worker_client as _registry
 from .client_cluster import ClusterCalls
 from .client_data import GatherScatter, _loaded
 from .client_repr import client_repr, client_repr_html
+from .comm.core import seconds as _seconds
 
 __all__ = ["Client", "fire_and_forget"]
 
@@ -95,12 +96,17 @@ class Client(GatherScatter, ClusterCalls):
         Shown in the scheduler's logs and dashboards.
     loop : asyncio loop, optional
         Share a loop running on another thread (what in-process clusters do).
+    security : Security, bool or None
+        TLS and shared-secret settings (:class:`plait.distributed.Security`). None: the
+        cluster's own when given a cluster object, else from config (and
+        ``$PLAIT_SECRET``); False: explicitly none; True (only when the client starts
+        its own LocalCluster): a temporary self-signed TLS setup for that cluster.
     """
 
     def __init__(self, address: Any = None, loop: Any = None, timeout: float | None = None,
                  set_as_default: bool = True, asynchronous: bool = False,
                  name: str | None = None, direct_to_workers: bool = True,
-                 **cluster_kwargs: Any):
+                 security: Any = None, **cluster_kwargs: Any):
         self.id = f"Client-{uuid.uuid4().hex}"
         self.name = name
         self.asynchronous = asynchronous
@@ -129,6 +135,15 @@ class Client(GatherScatter, ClusterCalls):
             raise TypeError(f"Client got cluster options {sorted(cluster_kwargs)} but also "
                             f"an address; they only apply when Client() starts its own "
                             f"LocalCluster")
+        if security is True and address is not None:
+            raise TypeError("Client(security=True) makes temporary credentials for a "
+                            "LocalCluster the client starts itself; to join an existing "
+                            "cluster pass its Security object (e.g. cluster.security)")
+        if security is True:
+            cluster_kwargs["security"] = True
+            security = None  # taken from the cluster once it is started
+        self._security_arg = security
+        self.security: Any = None
         self._lock = threading.RLock()
         self._futures: dict = {}  # key -> FutureState, while some Future holds the key
         self._refcount: dict = {}
@@ -178,7 +193,7 @@ class Client(GatherScatter, ClusterCalls):
         return start().__await__()
 
     async def _start(self) -> None:
-        from .comm import connect
+        from .comm import AuthenticationError, connect
         from .core import ConnectionPool
 
         self.loop = asyncio.get_running_loop()
@@ -198,12 +213,17 @@ class Client(GatherScatter, ClusterCalls):
             self._own_cluster = True
         if self.scheduler_address is None:
             self.scheduler_address = self.cluster.scheduler_address
+        self.security = self._resolve_security()
         # Replies stay pickled until the client unpickles each value itself, so that a
         # failure names the key it belongs to.
-        self.rpc = ConnectionPool(timeout=self.timeout, deserialize=False)
+        self.rpc = ConnectionPool(timeout=self.timeout, deserialize=False,
+                                  security=self.security, role="client")
         try:
             comm = await connect(self.scheduler_address, timeout=self.timeout,
-                                 deserialize=False)
+                                 security=self.security, role="client", deserialize=False)
+        except AuthenticationError as exc:
+            raise AuthenticationError(f"the plait scheduler at {self.scheduler_address} "
+                                      f"refused this client: {exc}") from exc
         except (OSError, asyncio.TimeoutError) as exc:
             raise OSError(f"could not connect to the plait scheduler at "
                           f"{self.scheduler_address} within {self.timeout} s: {exc}. Is "
@@ -229,6 +249,14 @@ class Client(GatherScatter, ClusterCalls):
             self._scheduler_identity = await self._rpc("identity")
         except Exception:  # the description is for display only
             self._scheduler_identity = {}
+
+    def _resolve_security(self) -> Any:
+        from .security import resolve_security
+
+        given = self._security_arg
+        if given is None and self.cluster is not None:
+            given = getattr(self.cluster, "security", None)
+        return resolve_security(given)
 
     def _take_over_config(self) -> None:
         """Become the scheduler of ``.compute()`` (undone by close)."""
@@ -786,25 +814,6 @@ class Client(GatherScatter, ClusterCalls):
 
     def _repr_html_(self) -> str:
         return client_repr_html(self)
-
-
-def _seconds(value: Any) -> float:
-    """Seconds from a number or a string such as ``"30s"``, ``"500ms"``, ``"2 minutes"``.
-
-    >>> _seconds("30s"), _seconds("500ms"), _seconds(2), _seconds("1.5 minutes")
-    (30.0, 0.5, 2.0, 90.0)
-    """
-    if isinstance(value, (int, float)):
-        return float(value)
-    text = str(value).strip().lower()
-    units = [("milliseconds", 1e-3), ("millisecond", 1e-3), ("ms", 1e-3),
-             ("minutes", 60.0), ("minute", 60.0), ("min", 60.0), ("m", 60.0),
-             ("hours", 3600.0), ("hour", 3600.0), ("h", 3600.0),
-             ("seconds", 1.0), ("second", 1.0), ("s", 1.0)]
-    for unit, scale in units:
-        if text.endswith(unit):
-            return float(text[: -len(unit)].strip()) * scale
-    return float(text)
 
 
 def _pack_keys(keys: Any, values: dict) -> Any:

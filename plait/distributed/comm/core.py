@@ -323,6 +323,8 @@ async def connect(address: str, timeout: float | None = None, security: Any = No
             break
         try:
             comm = await backend.connect(location, deserialize, left, **args)
+        except AuthenticationError:
+            raise
         except (TimeoutError, OSError) as exc:
             # Refused or unreachable: the server may still be starting, so try again.
             last_error = exc

@@ -34,13 +34,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+import ssl
 import struct
 import sys
 from collections import deque
 from typing import Any
 
 from plait.distributed.comm.core import (
-    Backend, Comm, CommClosedError, HandleComm, Listener, parse_host_port, register_backend,
+    AuthenticationError, Backend, Comm, CommClosedError, HandleComm, Listener, parse_host_port, register_backend,
     unparse_host_port,
 )
 from plait.distributed.comm.handshake import PREAUTH_MAX_FRAME
@@ -111,7 +112,11 @@ class _Protocol(asyncio.BufferedProtocol):
         # Pause as soon as anything is left in the transport's buffer and resume once it
         # is empty: a large frame is then handed over in chunks the kernel takes whole,
         # instead of being copied into asyncio's buffer.
-        transport.set_write_buffer_limits(high=0)  # type: ignore[attr-defined]
+        # Over TLS the data is encrypted into new buffers anyway, and asyncio's SSL layer
+        # only resumes a paused writer once its buffer is below the low-water mark: its
+        # default marks are kept there.
+        if transport.get_extra_info("ssl_object") is None:
+            transport.set_write_buffer_limits(high=0)  # type: ignore[attr-defined]
         if self.on_connection is not None:
             self.on_connection(self)
 
@@ -481,7 +486,14 @@ class TLSBackend(TCPBackend):
                       ssl_context: Any = None) -> Comm:
         if ssl_context is None:
             raise ValueError("tls:// needs an SSL context (from Security)")
-        return await super().connect(location, deserialize, timeout, ssl_context)
+        try:
+            return await super().connect(location, deserialize, timeout, ssl_context)
+        except (ssl.SSLError, ConnectionResetError, BrokenPipeError) as exc:
+            # The TCP connection was made, so the server is up: retrying cannot help.
+            raise AuthenticationError(
+                f"TLS handshake with tls://{location} failed ({type(exc).__name__}: "
+                f"{exc}); is it a tls:// server whose certificate was signed by this "
+                f"Security's tls_ca_file?") from exc
 
     def listener(self, location: str, handle_comm: HandleComm, deserialize: bool,
                  ssl_context: Any = None) -> Listener:
