@@ -175,6 +175,52 @@ def test_rolling_within_groups():
     got = df.groupby("s")[["x", "y"]].rolling(2, min_periods=1).sum().compute()
     _check(got, pdf.groupby("s")[["x", "y"]].rolling(2, min_periods=1).sum())
 
+    # apply, quantile and agg on the windows
+    g, gp = df.groupby("s").x.rolling(3, min_periods=1), pdf.groupby("s").x.rolling(3, min_periods=1)
+    _check(g.apply(np.ptp, raw=True).compute(), gp.apply(np.ptp, raw=True))
+    first = df.groupby("c").x.rolling(2).apply(lambda w: w.iloc[0])  # a Series per window
+    _check(first.compute(), pdf.groupby("c").x.rolling(2).apply(lambda w: w.iloc[0]))
+    _check(g.quantile(0.25).compute(), gp.quantile(0.25))
+    _check(g.quantile(0.5, interpolation="lower").compute(),
+           gp.quantile(0.5, interpolation="lower"))
+    _check(g.agg(["sum", "max"]).compute(), gp.agg(["sum", "max"]))
+    _check(g.aggregate("mean").compute(), gp.aggregate("mean"))
+    gf = df.groupby("a", dropna=False)[["x", "y"]].rolling(2)
+    gpf = pdf.groupby("a", dropna=False)[["x", "y"]].rolling(2)
+    _check(gf.agg({"x": "sum", "y": "max"}).compute(), gpf.agg({"x": "sum", "y": "max"}))
+    with pytest.raises(NotImplementedError, match="engine"):
+        g.apply(np.sum, engine="numba")
+
+
+@pytest.mark.parametrize("kind,nparts,empty", [("uniform", 4, False), ("skewed", 3, True),
+                                              ("equal", 4, False)])
+@pytest.mark.parametrize("key", ["a", "s", "c", ["s", "a"]])
+def test_split_out_sort_is_global(kind, nparts, empty, key):
+    """sort=True (the default) with split_out=n: the n partitions together hold
+    pandas' sorted order, not n separately sorted runs."""
+    pdf, df = _pair(kind, nparts, empty)
+    for dropna in (True, False):
+        got = df.groupby(key, dropna=dropna).x.sum(split_out=3)
+        assert got.npartitions == 3
+        expected = pdf.groupby(key, dropna=dropna).x.sum()
+        pd.testing.assert_series_equal(got.compute(), expected)  # order and all
+    got = df.groupby(key).agg({"x": ["sum", "max"], "y": "median"}, split_out=2).compute()
+    pd.testing.assert_frame_equal(got, pdf.groupby(key).agg(
+        {"x": ["sum", "max"], "y": "median"}))
+    got = df.groupby(key, as_index=False).y.mean(split_out=2).compute()
+    expected = pdf.groupby(key, as_index=False).y.mean()
+    pd.testing.assert_frame_equal(got.reset_index(drop=True), expected)
+
+
+def test_split_out_sort_under_processes_and_disk():
+    pdf, df = _pair("skewed", 4, True)
+    got = df.groupby(["s", "a"], dropna=False).x.mean(split_out=3, shuffle_method="disk")
+    pd.testing.assert_series_equal(got.compute(scheduler="processes"),
+                                   pdf.groupby(["s", "a"], dropna=False).x.mean())
+    unsorted = df.groupby("a", sort=False).x.sum(split_out=3)
+    assert "sort-index" not in str(unsorted.__plait_graph__().keys())
+    _check(unsorted.compute(), pdf.groupby("a").x.sum())
+
 
 @pytest.mark.parametrize("scheduler", ["threads", "processes"])
 def test_schedulers(scheduler):

@@ -265,10 +265,23 @@ class _GroupBy(ReductionMethods, PerGroupMethods):
         return self._reduce(plan, meta, "agg", split_every)
 
     def _shuffled(self, call: Any, meta: Any, n: int | None, shuffle_method: Any,
-                  label: str, aligned: bool = False) -> Any:
-        return shuffled_groupby(self, call, meta, n,
-                                shuffle_method or self.shuffle_method,
-                                label=f"groupby-{label}", aligned=aligned)
+                  label: str, aligned: bool = False, reduction: bool = True) -> Any:
+        method = shuffle_method or self.shuffle_method
+        out = shuffled_groupby(self, call, meta, n, method, label=f"groupby-{label}",
+                               aligned=aligned)
+        if reduction and not aligned and self.sort and out.npartitions > 1:
+            # one row per group over several partitions: pandas sorts the groups, so
+            # sort across partitions too (each is sorted by pandas already)
+            by = None
+            if not self.as_index:
+                by = list(self._keys.names)
+                if not isinstance(meta, pd.DataFrame) or not set(by) <= set(meta.columns):
+                    return out
+            from ..core import new_collection
+            from ..index_sort import sort_by_index
+
+            out = new_collection(sort_by_index(out.expr, method, by))
+        return out
 
     def _pipeline_meta(self, plan: Plan) -> Any:
         """The meta from running the kernels themselves on the empty metas."""

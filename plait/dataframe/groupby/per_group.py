@@ -31,7 +31,7 @@ class PerGroupMethods:
         made-up sample with a warning."""
         call = MethodCall("apply", func, *args, **kwargs)
         meta = infer_meta(self, call, meta, "apply")
-        return self._shuffled(call, meta, None, shuffle_method, "apply")
+        return self._shuffled(call, meta, None, shuffle_method, "apply", reduction=False)
 
     def transform(self, func: Any, *args: Any, meta: Any = None,
                   shuffle_method: Any = None, **kwargs: Any) -> Any:
@@ -139,7 +139,7 @@ class RollingGroupBy:
     def _agg(self, how: str, **kwargs: Any) -> Any:
         call = _RollingCall(self._window, how, kwargs)
         return self._gb._shuffled(call, self._gb._meta_of(call), None, None,
-                                  f"rolling-{how}")
+                                  f"rolling-{how}", reduction=False)
 
     def sum(self) -> Any:
         return self._agg("sum")
@@ -164,6 +164,26 @@ class RollingGroupBy:
 
     def var(self, ddof: int = 1) -> Any:
         return self._agg("var", ddof=ddof)
+
+    def quantile(self, q: float, interpolation: str = "linear") -> Any:
+        return self._agg("quantile", q=q, interpolation=interpolation)
+
+    def apply(self, func: Any, raw: bool = False, engine: Any = None,
+              engine_kwargs: Any = None, args: tuple | None = None,
+              kwargs: dict | None = None) -> Any:
+        """``func`` on each window of each group (pandas' ``Rolling.apply``)."""
+        if engine not in (None, "cython"):
+            raise NotImplementedError(f"groupby().rolling().apply(engine={engine!r}) is not "
+                                      "supported; leave engine unset")
+        return self._agg("apply", func=func, raw=raw, args=args, kwargs=kwargs)
+
+    def agg(self, func: Any, *args: Any, **kwargs: Any) -> Any:
+        """pandas' ``Rolling.agg``: a name, a callable, a list or a dict of them."""
+        if args:
+            raise TypeError("groupby().rolling().agg() takes no extra positional arguments")
+        return self._agg("agg", func=func, **kwargs)
+
+    aggregate = agg
 
     def __repr__(self) -> str:
         return f"<plait RollingGroupBy {self._window}>"
