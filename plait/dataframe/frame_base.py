@@ -21,6 +21,10 @@ from .expr import Head, MapPartitions, PartitionMethod, Partitions, Tail, no_def
 
 __all__ = ["FrameBase"]
 
+#: ``isin`` lists longer than this become one shared graph node (below, each task
+#: carries its own copy, and simple filters can still reach a Parquet reader)
+_SHARED_ISIN = 1000
+
 
 def _get_index(part: Any) -> Any:
     return part.index
@@ -205,7 +209,15 @@ class FrameBase(_Base):
             values = list(values)
         if isinstance(values, np.ndarray):
             values = values.tolist()
-        return self._method("isin", values, column_local=not isinstance(values, dict))
+        if isinstance(values, (pd.Series, pd.Index)) and len(values) > _SHARED_ISIN:
+            values = values.tolist()
+        column_local = not isinstance(values, dict)
+        if isinstance(values, list) and len(values) > _SHARED_ISIN:
+            from .expr.io import Literal
+
+            # one graph node that every task reads, not a copy of the list in each
+            values = Literal(values)
+        return self._method("isin", values, column_local=column_local)
 
     def astype(self, dtype: Any) -> Any:
         from .expr import Astype

@@ -1,6 +1,8 @@
 """drop_duplicates, melt, get_dummies, pivot_table, concat and isin with a large
 list, against pandas."""
 
+import pickle
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -133,5 +135,19 @@ def test_concat_columns_aligned():
 def test_isin_large_list(scheduler):
     pdf = key_frame("strings", n=200)
     values = [f"k{i}" for i in range(0, 100_000, 3)]
-    out = dd.from_pandas(pdf, npartitions=4).k.isin(values)
+    df = dd.from_pandas(pdf, npartitions=4)
+    out = df.k.isin(values)
     pd.testing.assert_series_equal(out.compute(scheduler=scheduler), pdf.k.isin(values))
+    # the list is one node of the graph that the tasks depend on, not a copy per task
+    from plait.graph import Data
+
+    for obj in (out, df[df.k.isin(values)], df.isin(values), df.k.isin(pd.Series(values))):
+        graph = obj.__plait_graph__()
+        held = [k for k, node in graph.items() if isinstance(node, Data)
+                and isinstance(node.value, list) and len(node.value) == len(values)]
+        assert len(held) == 1
+        users = [k for k, node in graph.items() if held[0] in node.dependencies]
+        assert len(users) == 4  # one task per partition reads it
+        assert len(pickle.dumps(graph)) < 2 * len(pickle.dumps(values))
+    res = df[df.k.isin(values)].compute(scheduler=scheduler)
+    pd.testing.assert_frame_equal(res, pdf[pdf.k.isin(values)])

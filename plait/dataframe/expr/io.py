@@ -342,8 +342,18 @@ class Literal(Expr):
 
     _parameters = ("value",)
 
+    def dependencies(self) -> list:
+        return []  # a value, however long, holds no expressions: never searched
+
+    def replace_dependencies(self, mapping: dict) -> Expr:
+        return self
+
     def _compute_meta(self) -> Any:
         return self.value
+
+    def _tree_repr_args(self) -> list:
+        return [f"{type(self.value).__name__}"
+                + (f" of {len(self.value)}" if hasattr(self.value, "__len__") else "")]
 
     def _compute_divisions(self) -> tuple:
         return (None, None)
