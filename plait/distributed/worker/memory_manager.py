@@ -97,6 +97,7 @@ class WorkerMemoryManager:
         """The worker's store: spilling under ``local_directory`` when there is a limit
         and a target or spill fraction."""
         m = self.monitor
+        m.open()
         if self.memory_limit and m.alone_in_process():
             # A process of its own (LocalCluster with processes, ``plait worker``): let
             # freed memory leave the process, or the RSS would overstate what it holds.
@@ -117,6 +118,7 @@ class WorkerMemoryManager:
         has ``evict``."""
         self.store = store
         self.monitor.store = store
+        self.monitor.open()
 
     # -- monitoring ---------------------------------------------------------------------
 
@@ -213,6 +215,7 @@ class WorkerMemoryManager:
         }
 
     def close(self) -> None:
+        self.monitor.close()
         close = getattr(self.store, "close", None)
         if close is not None:
             close()

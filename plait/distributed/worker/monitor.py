@@ -151,7 +151,10 @@ class MemoryMonitor:
         self.last_rss = 0
         self.max_rss = 0
         self._last_warning = 0.0
-        if memory_limit:
+
+    def open(self) -> None:
+        """Count this worker's limit among the process's (until :meth:`close`)."""
+        if self.memory_limit:
             with _monitors_lock:
                 _monitors.add(self)
 
@@ -177,6 +180,11 @@ class MemoryMonitor:
     def pause_bytes(self) -> int | None:
         return self._bytes(self.pause)
 
+    def close(self) -> None:
+        """Stop counting this worker's limit among the process's."""
+        with _monitors_lock:
+            _monitors.discard(self)
+
     def alone_in_process(self) -> bool:
         """No other worker with a memory limit lives in this process."""
         with _monitors_lock:
@@ -198,8 +206,7 @@ class MemoryMonitor:
         """Measure the process's RSS now (and remember it and its maximum)."""
         rss = process_rss()
         self.last_rss = rss
-        if rss > self.max_rss:
-            self.max_rss = rss
+        self.max_rss = max(self.max_rss, rss)
         return rss
 
     def above_spill(self, rss: int) -> bool:

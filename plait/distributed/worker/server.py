@@ -49,16 +49,17 @@ from .events import (
     GatherDepFailure,
     GatherDepNetworkFailure,
     GatherDepSuccess,
+    PauseEvent,
     RefreshWhoHas,
     RejoinEvent,
     Resume,
+    SchedulerLost,
     SecedeEvent,
     Send,
     StateMachineEvent,
     StealRequest,
     UpdateData,
 )
-from .events import PauseEvent, SchedulerLost
 from .execute import picklable_exception, run_task
 from .localdir import LocalDirectory
 from .memory import parse_memory_limit
@@ -151,7 +152,8 @@ class Worker(Server):
             "terminate": self.terminate,
             "keys": self.keys,
         }
-        super().__init__(handlers, name=f"Worker {name}" if name is not None else "Worker")
+        super().__init__(handlers, name=f"Worker {name}" if name is not None else "Worker",
+                         security=security, role="worker")
         self.scheduler_address = scheduler_address
         self.nthreads = nthreads
         self.worker_name = name
@@ -159,15 +161,21 @@ class Worker(Server):
         self.resources = dict(resources or {})
         self.host = host
         self.port = port
-        self.protocol = protocol or ("inproc" if parse_address(scheduler_address)[0]
-                                     == "inproc" else "tcp")
+        scheme = parse_address(scheduler_address)[0]
+        if protocol is None:
+            # Listen the way the scheduler does: a tls:// scheduler (or a Security that
+            # requires encryption) gets tls:// workers.
+            if scheme in ("inproc", "tls"):
+                protocol = scheme
+            else:
+                protocol = "tls" if self.security.require_encryption else "tcp"
+        self.protocol = protocol
         self._heartbeat_interval = heartbeat_interval
         self.dashboard_address = dashboard_address
         self.http: Any = None
         self._local_directory_arg = local_directory
         self.local_directory: str | None = None
         self._directory: LocalDirectory | None = None
-        self.security = security
         self.memory = WorkerMemoryManager(
             self, memory_limit, memory_target_fraction, memory_spill_fraction,
             memory_pause_fraction, memory_monitor_interval)
@@ -180,10 +188,12 @@ class Worker(Server):
         )
         self.loop: asyncio.AbstractEventLoop | None = None
         self.rpc = ConnectionPool(
-            limit=64, timeout=_seconds(config.get("distributed.comm.timeouts.connect", "30s")))
+            limit=64, timeout=_seconds(config.get("distributed.comm.timeouts.connect", "30s")),
+            security=self.security, role="worker")
         # Peers get a short connect timeout: a peer that refuses connections for long is
         # gone, and its keys are better asked of another holder (or the scheduler).
-        self.peers = ConnectionPool(limit=256, timeout=peer_connect_timeout)
+        self.peers = ConnectionPool(limit=256, timeout=peer_connect_timeout,
+                                    security=self.security, role="worker")
         self.batched_stream = BatchedSend(interval=0, name="worker->scheduler")
         self._pool = ThreadPool(name="plait-task")
         self._pending: list[StateMachineEvent] = []
@@ -294,7 +304,8 @@ class Worker(Server):
     async def _register(self, timeout: float | None = None) -> None:
         if timeout is None:
             timeout = _seconds(config.get("distributed.comm.timeouts.connect", "30s"))
-        comm = await connect(self.scheduler_address, timeout=timeout, deserialize=False)
+        comm = await connect(self.scheduler_address, timeout=timeout, deserialize=False,
+                             security=self.security, role="worker")
         await comm.write({
             "op": "register-worker",
             "address": self.address,

@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 
 from plait import config
-
 from plait.distributed.comm import deserialize
 from plait.distributed.core import ConnectionPool
 from plait.distributed.testing import FakeScheduler

@@ -1,0 +1,131 @@
+"""Worker directories: removed on close and on SIGTERM; a killed worker's is removed by
+the next worker that starts in the same place, a live worker's never."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+
+from plait.distributed.cluster.worker_process import WorkerProcess
+from plait.distributed.scheduler import Scheduler
+from plait.distributed.testing import async_wait_until, run_async
+from plait.distributed.worker import Worker
+from plait.distributed.worker.localdir import (
+    LOCK_NAME,
+    PREFIX,
+    LocalDirectory,
+    clean_stale_directories,
+)
+
+HOLD = textwrap.dedent("""
+    import sys, time
+    from plait.distributed.worker.localdir import LocalDirectory
+    d = LocalDirectory(sys.argv[1])
+    open(d.path + "/data.spill", "wb").write(b"x" * 1000)
+    print(d.path, flush=True)
+    time.sleep(60)
+""")
+
+
+def hold_directory(base: str) -> tuple[subprocess.Popen, str]:
+    """A child process that makes a worker directory in ``base`` and waits."""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
+            os.path.abspath(__file__)))))] + sys.path))
+    proc = subprocess.Popen([sys.executable, "-c", HOLD, base], stdout=subprocess.PIPE,
+                            env=env)
+    path = proc.stdout.readline().decode().strip()
+    return proc, path
+
+
+def test_a_killed_owner_s_directory_is_removed_a_live_one_is_kept(tmp_path):
+    base = str(tmp_path)
+    live, live_path = hold_directory(base)
+    dead, dead_path = hold_directory(base)
+    try:
+        os.kill(dead.pid, signal.SIGKILL)
+        dead.wait(10)
+        unrelated = tmp_path / "plait-worker-notours"  # no lock file: not touched
+        unrelated.mkdir()
+        other = tmp_path / "something-else"
+        other.mkdir()
+        assert os.path.isdir(dead_path) and os.path.isdir(live_path)
+        mine = LocalDirectory(base)
+        assert mine.removed_stale == [dead_path]
+        assert not os.path.exists(dead_path)
+        assert os.path.isfile(os.path.join(live_path, "data.spill"))
+        assert unrelated.is_dir() and other.is_dir()
+        assert clean_stale_directories(base) == []  # mine is locked too
+        mine.close()
+        assert not os.path.exists(mine.path)
+    finally:
+        live.kill()
+        live.wait(10)
+    # Its owner gone, the live one is stale now.
+    assert clean_stale_directories(base) == [live_path]
+
+
+def test_lock_file_names_its_pid(tmp_path):
+    d = LocalDirectory(str(tmp_path))
+    assert os.path.basename(d.path).startswith(PREFIX)
+    with open(os.path.join(d.path, LOCK_NAME)) as f:
+        assert f.read() == str(os.getpid())
+    d.close()
+
+
+@run_async
+async def test_worker_removes_its_directory_on_close(tmp_path):
+    s = await Scheduler(protocol="inproc").start()
+    # A limit far above this process's RSS; a target far below the value.
+    w = await Worker(s.address, local_directory=str(tmp_path), memory_limit="100GB",
+                     memory_target_fraction=1e-6).start()
+    w.update_data(data={"x": np.arange(200_000)})
+    assert w.data.on_disk == ["x"]
+    assert len(os.listdir(tmp_path)) == 1
+    await w.close()
+    await s.close()
+    assert os.listdir(tmp_path) == []
+
+
+def _spill_something(plait_worker=None):
+    plait_worker.update_data(data={"big": np.arange(300_000)})
+    plait_worker.data.evict()
+    return plait_worker.local_directory, plait_worker.data.on_disk
+
+
+@run_async(timeout=50)
+async def test_sigterm_removes_the_directory_and_sigkill_leaves_it_to_the_next(tmp_path):
+    from plait.distributed import Client
+
+    base = str(tmp_path)
+    s = await Scheduler(protocol="tcp").start()
+    kwargs = {"local_directory": base, "memory_limit": 200_000_000}
+    try:
+        wp = await WorkerProcess(s.address, **kwargs).start()
+        async with Client(s.address, asynchronous=True) as c:
+            await async_wait_until(lambda: len(s.state.workers) == 1, timeout=20)
+            directory = os.listdir(base)
+            assert len(directory) == 1
+            os.kill(wp.pid, signal.SIGTERM)
+            await async_wait_until(lambda: not wp.is_alive(), timeout=20)
+            wp.kill()  # reaps it
+            assert os.listdir(base) == []  # closed cleanly: removed
+
+            killed = await WorkerProcess(s.address, **kwargs).start()
+            await async_wait_until(lambda: len(s.state.workers) == 1, timeout=20)
+            (where, on_disk), = (await c.run(_spill_something)).values()
+            assert on_disk == ["big"] and os.listdir(os.path.join(where, "storage"))
+            killed.kill()  # SIGKILL: no chance to clean up
+            assert os.listdir(base) == [os.path.basename(where)]
+
+            nxt = await WorkerProcess(s.address, **kwargs).start()
+            assert len(os.listdir(base)) == 1 and not os.path.exists(where)
+            await nxt.close()
+    finally:
+        await s.close()
+    assert os.listdir(base) == []
