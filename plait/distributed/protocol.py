@@ -25,7 +25,13 @@ Worker -> scheduler (rpc, then the same comm becomes the worker's stream)
                      -> {"status": "OK", "time": float, "heartbeat_interval": float}
 ``heartbeat-worker`` address, metrics (rpc, every ``heartbeat_interval``)
                      -> {"status": "OK" | "missing" (unknown: register again), "time",
-                     "heartbeat_interval"}
+                     "heartbeat_interval"}. ``metrics`` (``Worker.metrics()``):
+                     executing, long_running, ready, in_memory, in_flight,
+                     managed_bytes, reconnects, time, cpu (percent), status
+                     ("running" | "paused"), memory {rss, max_rss, managed,
+                     managed_in_memory, spilled, spilled_disk, unmanaged, limit}
+                     (bytes; limit None when unlimited), and totals spilled_bytes,
+                     spill_count, unspilled_bytes, unspill_count.
 ``unregister``       address (rpc, on clean shutdown)
 
 Worker -> scheduler stream
@@ -39,6 +45,9 @@ Worker -> scheduler stream
 ``long-running``     key (a task called secede(); its thread no longer counts)
 ``reschedule``       key (the task raised Reschedule)
 ``steal-response``   key, state (the worker's state of the key when asked)
+``worker-status-change`` status ("paused": process memory above the pause fraction, no
+                     new task starts or fetch begins there; "running": back below it;
+                     sent again after registering anew while paused)
 
 Scheduler -> worker stream
 --------------------------
@@ -67,8 +76,11 @@ Worker <-> worker (rpc)
 
 Worker notes: ``task-erred``'s ``traceback`` is ``Serialize(traceback.StackSummary)`` of
 the task's own frames (worker frames cut); an exception that does not survive a pickle
-round trip is replaced by one of a class with the same name and message. A worker whose
-scheduler stream closes (or that gets ``close``) closes itself. Fetched replicas are
+round trip is replaced by one of a class with the same name and message. A worker that
+gets ``close`` closes itself. A worker whose scheduler stream closes without ``close``
+(or whose heartbeat is answered "missing") forgets every task and result and sends
+``register-worker`` again, with a backoff of up to 1 s, for
+``distributed.worker.reconnect-timeout`` (60 s); then it closes. Fetched replicas are
 reported with ``add-keys`` and dropped, once no local task needs them, with
 ``release-worker-data``; keys no peer holds are looked up again with the scheduler's
 ``who_has`` rpc about once a second.
