@@ -175,9 +175,9 @@ class Server:
                     if not await self._reply(comm, error_message(exc)):
                         return
                     continue
-                if type(msg) is not dict or "op" not in msg:
-                    err = ValueError(f"{self.name} expects a dict with an 'op' entry, "
-                                     f"got {type(msg).__name__}")
+                if type(msg) is not dict or type(msg.get("op")) is not str:
+                    err = ValueError(f"{self.name} expects a dict with an 'op' entry "
+                                     f"naming an operation, got {type(msg).__name__}")
                     if not await self._reply(comm, error_message(err)):
                         return
                     continue
@@ -241,7 +241,7 @@ class Server:
                     return
                 for msg in batch if type(batch) is list else (batch,):
                     op = msg.pop("op", None) if type(msg) is dict else None
-                    handler = handlers.get(op) if op is not None else None
+                    handler = handlers.get(op) if type(op) is str else None
                     if handler is None:
                         logger.error("%s: stream from %s sent unknown op %r (known: %s)",
                                      self.name, comm.peer_address, op,

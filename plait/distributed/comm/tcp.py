@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import mmap
 import socket
 import ssl
 import struct
@@ -67,11 +68,16 @@ _TLS_HANDSHAKE_TIMEOUT = 10.0
 
 def _new_buffer(nbytes: int) -> Any:
     """A writable buffer of ``nbytes``: NumPy's uninitialised memory when NumPy is
-    already imported (no zero-filling pass), else a bytearray. NumPy is never imported
-    here: a process without it (the scheduler) would pay ~0.1 s on its first big frame."""
+    already imported (no zero-filling pass), else a bytearray, or for 1 MiB and more an
+    anonymous memory map. NumPy is never imported here: a process without it (the
+    scheduler) would pay ~0.1 s on its first big frame. Neither NumPy's memory nor a
+    map takes up physical memory before bytes arrive in it, so a peer that announces a
+    big frame and sends little of it costs little (a bytearray would be zero-filled)."""
     numpy = sys.modules.get("numpy")
     if numpy is not None:
         return numpy.empty(nbytes, dtype=numpy.uint8)
+    if nbytes >= _CHUNK:
+        return mmap.mmap(-1, nbytes)
     return bytearray(nbytes)
 
 
