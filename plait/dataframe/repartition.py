@@ -5,6 +5,9 @@
   known). More: each partition is cut into equal row ranges, or, with known numeric
   or datetime divisions, at interpolated boundaries (divisions stay known).
 - ``divisions=``: rows are cut at the new boundaries (needs known divisions).
+- ``freq=``: cut at every ``freq`` on a datetime index with known divisions (an
+  end-of-period frequency such as ``"ME"`` or ``"QE"`` cuts at the periods' first
+  days; Dask keeps the anchor month, so its ``"QE"`` cuts on March 1st, ...).
 - ``partition_size=``: partition sizes are measured first (one pass over the data),
   then large ones are cut and small neighbours joined so that each is about the size.
 
@@ -26,7 +29,7 @@ from .align import RepartitionDivisions
 from .expr.base import Expr
 from .expr.blockwise import MapPartitions
 
-__all__ = ["RowSlices", "repartition", "reset_index"]
+__all__ = ["RowSlices", "freq_divisions", "repartition", "reset_index"]
 
 
 def _take_rows(meta: Any, spec: list, *parts: Any) -> Any:
@@ -182,10 +185,9 @@ def repartition(df: Any, divisions: Any = None, npartitions: int | None = None,
     if sum(given) != 1:
         raise ValueError("repartition takes exactly one of divisions=, npartitions=, "
                          "partition_size= (e.g. df.repartition(npartitions=4))")
-    if freq is not None:
-        raise NotImplementedError("repartition(freq=) is not supported yet; pass "
-                                  "divisions= built with pandas.date_range")
     expr = to_expr(df)
+    if freq is not None:
+        divisions = freq_divisions(expr, freq)
     if npartitions is not None:
         if not isinstance(npartitions, (int, np.integer)) or npartitions < 1:
             raise ValueError(f"npartitions must be a positive int, got {npartitions!r}")
@@ -212,6 +214,59 @@ def repartition(df: Any, divisions: Any = None, npartitions: int | None = None,
                 f"current range), got {divisions[0]!r}..{divisions[-1]!r}; pass force=True "
                 "to allow a different range")
     return new_collection(RepartitionDivisions(expr, divisions))
+
+
+def _period_start(offset: Any) -> Any:
+    """An end-of-period frequency as the start of the same periods (quarters ending in
+    December start in January), so cuts fall on the periods' first days."""
+    o = pd.offsets
+    n = offset.n
+    if isinstance(offset, (o.QuarterEnd, o.BQuarterEnd)):
+        cls = o.QuarterBegin if isinstance(offset, o.QuarterEnd) else o.BQuarterBegin
+        return cls(n, startingMonth=offset.startingMonth % 12 + 1)
+    if isinstance(offset, (o.YearEnd, o.BYearEnd)):
+        cls = o.YearBegin if isinstance(offset, o.YearEnd) else o.BYearBegin
+        return cls(n, month=offset.month % 12 + 1)
+    if isinstance(offset, o.MonthEnd):
+        return o.MonthBegin(n)
+    if isinstance(offset, o.BusinessMonthEnd):
+        return o.BusinessMonthBegin(n)
+    if isinstance(offset, o.SemiMonthEnd):
+        return o.SemiMonthBegin(n, day_of_month=offset.day_of_month)
+    return offset
+
+
+def freq_divisions(expr: Any, freq: Any) -> tuple:
+    """Divisions every ``freq`` between the first and last divisions of a frame with a
+    datetime index and known divisions: the first division, the period boundaries
+    after it, and the last division.
+
+    >>> import plait.dataframe as dd
+    >>> ts = pd.Series(range(4), index=pd.date_range("2024-01-01 06:00", periods=4, freq="15h"))
+    >>> [str(d) for d in freq_divisions(dd.from_pandas(ts, npartitions=2).expr, "1D")]
+    ['2024-01-01 06:00:00', '2024-01-02 00:00:00', '2024-01-03 00:00:00', '2024-01-03 03:00:00']
+    """
+    old = expr.divisions
+    if not expr.known_divisions:
+        raise ValueError("repartition(freq=) needs known divisions; set them first with "
+                         "set_index(...) (or from_pandas(..., sort=True))")
+    if not isinstance(old[0], pd.Timestamp):
+        raise TypeError(f"repartition(freq=) needs a datetime index; the divisions are "
+                        f"{type(old[0]).__name__} ({old[0]!r} ..)")
+    offset = _period_start(pd.tseries.frequencies.to_offset(freq))
+    first, last = old[0], old[-1]
+    try:
+        start = first.ceil(offset)
+    except ValueError:  # not a fixed frequency: date_range rolls midnight forward
+        start = first.normalize()
+    cuts = [c for c in pd.date_range(start, last, freq=offset) if c > first]
+    if not cuts or cuts[0] != first:
+        cuts.insert(0, first)
+    if cuts[-1] != last:
+        cuts.append(last)
+    if len(cuts) == 1:
+        cuts.append(last)
+    return tuple(cuts)
 
 
 def _reset_index(part: Any, drop: bool) -> Any:

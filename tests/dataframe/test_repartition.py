@@ -87,3 +87,39 @@ def test_repartition_under_schedulers(scheduler):
     pdf = key_frame("categorical", n=40)
     out = dd.from_pandas(pdf, npartitions=4).repartition(npartitions=3).repartition(npartitions=6)
     pd.testing.assert_frame_equal(out.compute(scheduler=scheduler), pdf)
+
+
+@pytest.mark.parametrize("freq", ["1D", "12h", "W", "MS", "ME", "QE", "7D"])
+@pytest.mark.parametrize("scheduler", ["sync", "processes"])
+def test_repartition_freq(freq, scheduler):
+    pdf = pd.DataFrame({"x": np.arange(300.0)},
+                       index=pd.date_range("2024-01-01 03:00", periods=300, freq="9h"))
+    df = dd.from_pandas(pdf, npartitions=4)
+    out = df.repartition(freq=freq)
+    d = out.divisions
+    assert d[0] == pdf.index[0] and d[-1] == pdf.index[-1] and list(d) == sorted(set(d))
+    inner = pd.DatetimeIndex(d[1:-1])
+    offset = pd.tseries.frequencies.to_offset(freq.replace("ME", "MS").replace("QE", "QS-JAN"))
+    if len(inner):
+        assert all(offset.is_on_offset(t) for t in inner)
+        assert (inner.normalize() == inner).all() or freq == "12h"
+    if freq in ("1D", "12h"):
+        expected = pd.date_range(pdf.index[0].ceil(freq), pdf.index[-1], freq=freq)
+        assert list(inner) == [t for t in expected if t < pdf.index[-1]]
+    pd.testing.assert_frame_equal(out.compute(scheduler=scheduler), pdf)
+    for i, part in enumerate(out.partitions[i] for i in range(out.npartitions)):
+        got = part.compute(scheduler="sync")
+        if len(got):
+            assert d[i] <= got.index.min() and got.index.max() <= d[i + 1]
+
+
+def test_repartition_freq_errors():
+    df = dd.from_pandas(pd.DataFrame({"x": range(10)}), npartitions=2)
+    with pytest.raises(TypeError, match="datetime index"):
+        df.repartition(freq="1D")
+    ts = pd.DataFrame({"x": range(10)}, index=pd.date_range("2024", periods=10))
+    unknown = dd.from_pandas(ts, npartitions=2, sort=False)
+    with pytest.raises(ValueError, match="known divisions"):
+        unknown.repartition(freq="1D")
+    with pytest.raises(ValueError, match="exactly one"):
+        dd.from_pandas(ts, npartitions=2).repartition(freq="1D", npartitions=2)
