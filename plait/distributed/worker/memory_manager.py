@@ -130,13 +130,22 @@ class WorkerMemoryManager:
 
     def maybe_check(self) -> None:
         """After a batch of events: look now if results in memory grew a lot."""
-        if not self.enforcing or self._checking:
+        if not self.enforcing:
             return
         managed = getattr(self.store, "memory_nbytes", None)
         if managed is None:
             managed = getattr(self.store, "total_nbytes", 0)
-        if managed - self._memory_at_check >= self._growth_step:
+        if managed - self._memory_at_check < self._growth_step:
+            return
+        if not self._checking:
             self.worker._spawn(self.check())
+            return
+        # A check is spilling on its thread while results keep arriving: at least
+        # stop starting tasks now if memory is past the pause threshold.
+        self._memory_at_check = managed
+        rss = self.monitor.rss()
+        if self.monitor.above_pause(rss) and not self.worker.paused:
+            self.worker._set_paused(True, rss)
 
     async def check(self) -> None:
         """Measure; pause, spill and resume as the thresholds say."""
