@@ -8,6 +8,9 @@
   when a test leaves a child process behind.
 - :class:`FakeScheduler`: a stand-in scheduler that speaks the worker side of the
   protocol, records what workers send and lets a test drive them message by message.
+- :func:`kill_graph` / :func:`kill_round`: a 10,000-task graph, and one round of killing
+  a worker process (SIGKILL) in its middle (tests, stress tier and benchmarks share it:
+  its functions live here so that worker processes can import them).
 
 >>> import asyncio
 >>> async def main():
@@ -33,8 +36,16 @@ from .comm import BatchedSend, CommClosedError, serialize
 from .core import Server
 
 __all__ = [
-    "run_async", "in_process_cluster", "wait_until", "async_wait_until",
-    "ProcessLeakCheck", "no_leftover_processes", "child_pids", "FakeScheduler",
+    "FakeScheduler",
+    "ProcessLeakCheck",
+    "async_wait_until",
+    "child_pids",
+    "in_process_cluster",
+    "kill_graph",
+    "kill_round",
+    "no_leftover_processes",
+    "run_async",
+    "wait_until",
 ]
 
 # Children that belong to the Python runtime rather than to a test.
@@ -261,3 +272,124 @@ class FakeScheduler(Server):
         for stream in self.streams.values():  # as if the process died
             stream.abort()
         await super().close(timeout)
+
+
+# -- fault injection: a worker killed in the middle of a large graph ---------------------
+
+_N_ROOTS = 3000
+_GROUP = 5
+
+
+def _make(i: int, salt: int) -> int:
+    return (i * i + salt) % 997
+
+
+def _add(x: int, y: int) -> int:
+    return x + y
+
+
+def _mul(x: int, y: int) -> int:
+    return (x * y) % 1_000_003
+
+
+def _total(*xs: int) -> int:
+    return sum(xs) % 1_000_003
+
+
+def kill_graph(salt: int) -> tuple[dict, list]:
+    """10,000 tasks: 3000 roots, two mixing layers, 600 group sums, a tree to one total
+    and 250 small tasks on the group sums. Returns ``(dsk, keys the client holds)``."""
+    n = _N_ROOTS
+    s = f"r{salt}"
+    dsk: dict = {}
+    for i in range(n):
+        dsk[(f"a-{s}", i)] = (_make, i, salt)
+    for i in range(n):
+        dsk[(f"b-{s}", i)] = (_add, (f"a-{s}", i), (f"a-{s}", (i + 1) % n))
+    for i in range(n):
+        dsk[(f"c-{s}", i)] = (_mul, (f"b-{s}", i), (f"b-{s}", (i + 7) % n))
+    level = [(f"d-{s}", j) for j in range(n // _GROUP)]
+    for j, key in enumerate(level):
+        dsk[key] = (_total, *[(f"c-{s}", _GROUP * j + k) for k in range(_GROUP)])
+    wanted = list(level)
+    for k in range(250):
+        dsk[(f"x-{s}", k)] = (_add, level[k], 1)
+        wanted.append((f"x-{s}", k))
+    depth = 0
+    while len(level) > 1:
+        depth += 1
+        nxt = []
+        for j in range(0, len(level), _GROUP):
+            key = (f"t{depth}-{s}", j // _GROUP)
+            dsk[key] = (_total, *level[j:j + _GROUP])
+            nxt.append(key)
+        level = nxt
+    wanted.append(level[0])
+    return dsk, wanted
+
+
+class _Progress:
+    """A scheduler plugin counting tasks that reach memory (it runs on the scheduler's
+    loop; the test thread only reads the counter)."""
+
+    name = "kill-test-progress"
+
+    def __init__(self) -> None:
+        self.in_memory = 0
+
+    def close(self) -> None:
+        pass
+
+    def transition(self, key: Any, start: str, finish: str, *args: Any, **kwargs: Any) -> None:
+        if finish == "memory":
+            self.in_memory += 1
+
+
+def kill_round(client: Any, cluster: Any, salt: int, kill_after: float = 0.35,
+               timeout: float = 120) -> dict:
+    """One round of the worker-loss test (issue 10): submit :func:`kill_graph`, SIGKILL
+    the worker holding most data once ``kill_after`` of the tasks are in memory, gather,
+    and compare with the sync scheduler (``AssertionError`` when they differ). Needs a
+    4-worker ``LocalCluster`` with processes (and nannies, so later rounds find 4
+    workers again). Returns the figures: tasks rescheduled and recomputed, seconds."""
+    from plait.local.execute import get_sync
+
+    state = cluster.scheduler.state
+    wait_until(lambda: len(state.workers) == 4, timeout=60,
+               message="the cluster did not have 4 workers before the round")
+    dsk, wanted = kill_graph(salt)
+    expected = get_sync(dsk, wanted)
+    progress = _Progress()
+    state.add_plugin(progress, name=progress.name)
+    before = dict(state.loss_counts)
+    try:
+        start = time.monotonic()
+        futures = client.get(dsk, wanted, sync=False)
+        wait_until(lambda: progress.in_memory >= kill_after * len(dsk), timeout=timeout,
+                   interval=0.002, message="the graph did not get far enough to kill")
+        holders = {a: len(ws.has_what) for a, ws in list(state.workers.items())}
+        victim_address = max(holders, key=holders.get)
+        victim = next(w for w in cluster.workers.values()
+                      if getattr(w, "worker_address", None) == victim_address)
+        held = holders[victim_address]
+        done_at_kill = progress.in_memory
+        os.kill(victim.pid, signal.SIGKILL)
+        from .as_completed import wait
+
+        flat = list(futures) if isinstance(futures, list) else [futures]
+        wait(flat, timeout=timeout)  # TimeoutError rather than a hang
+        results = client.gather(futures)
+        elapsed = time.monotonic() - start
+    finally:
+        state.remove_plugin(progress.name)
+    assert list(results) == list(expected), "results differ from the sync scheduler's"
+    after = state.loss_counts
+    del futures
+    return {
+        "round": salt, "tasks": len(dsk), "done_at_kill": done_at_kill,
+        "victim_keys": held,
+        "rescheduled": after["rescheduled"] - before["rescheduled"],
+        "recomputed": after["recomputed"] - before["recomputed"],
+        "workers_lost": after["workers_lost"] - before["workers_lost"],
+        "seconds": round(elapsed, 2),
+    }
