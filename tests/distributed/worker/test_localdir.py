@@ -111,6 +111,8 @@ async def test_sigterm_removes_the_directory_and_sigkill_leaves_it_to_the_next(t
             await async_wait_until(lambda: len(s.state.workers) == 1, timeout=20)
             directory = os.listdir(base)
             assert len(directory) == 1
+            # A round trip: the worker's loop is past start-up, its SIGTERM handler set.
+            assert list((await c.run(os.getpid)).values()) == [wp.pid]
             os.kill(wp.pid, signal.SIGTERM)
             await async_wait_until(lambda: not wp.is_alive(), timeout=20)
             wp.kill()  # reaps it
