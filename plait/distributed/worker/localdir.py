@@ -23,10 +23,13 @@ False
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import shutil
 import tempfile
+import threading
+import weakref
 
 try:
     import fcntl
@@ -39,6 +42,19 @@ logger = logging.getLogger("plait.distributed.worker")
 
 PREFIX = "plait-worker-"
 LOCK_NAME = "worker.lock"
+
+# Directories still open: removed when the interpreter exits normally, in case their
+# workers were never closed (a script that ends without closing its cluster).
+_open: weakref.WeakSet = weakref.WeakSet()
+_open_lock = threading.Lock()
+
+
+@atexit.register
+def _remove_open_directories() -> None:
+    with _open_lock:
+        left = list(_open)
+    for d in left:
+        d.close()
 
 
 class LocalDirectory:
@@ -64,12 +80,16 @@ class LocalDirectory:
             fcntl.flock(fd, fcntl.LOCK_EX)
             os.write(fd, str(os.getpid()).encode())
             self._lock_fd = fd
+        with _open_lock:
+            _open.add(self)
 
     def __repr__(self) -> str:
         return f"<LocalDirectory {self.path}>"
 
     def close(self) -> None:
         """Remove the directory and everything in it (spill files, uploads)."""
+        with _open_lock:
+            _open.discard(self)
         shutil.rmtree(self.path, ignore_errors=True)
         if self._lock_fd is not None:
             try:

@@ -70,6 +70,17 @@ def test_a_killed_owner_s_directory_is_removed_a_live_one_is_kept(tmp_path):
     assert clean_stale_directories(base) == [live_path]
 
 
+def test_directories_left_open_are_removed_when_the_interpreter_exits(tmp_path):
+    code = ("import sys; from plait.distributed.worker.localdir import LocalDirectory; "
+            "d = LocalDirectory(sys.argv[1]); open(d.path + '/f', 'w').write('x'); "
+            "print(d.path)")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path)], env=env,
+                         capture_output=True, text=True, timeout=60, check=True)
+    assert out.stdout.strip().startswith(str(tmp_path))
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_lock_file_names_its_pid(tmp_path):
     d = LocalDirectory(str(tmp_path))
     assert os.path.basename(d.path).startswith(PREFIX)
