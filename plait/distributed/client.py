@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import hashlib
+import os
 import sys
 import threading
 import uuid
@@ -144,6 +145,7 @@ class Client(GatherScatter, ClusterCalls):
             security = None  # taken from the cluster once it is started
         self._security_arg = security
         self.security: Any = None
+        self._scheduler_announced_close = False
         self._lock = threading.RLock()
         self._futures: dict = {}  # key -> FutureState, while some Future holds the key
         self._refcount: dict = {}
@@ -310,8 +312,22 @@ class Client(GatherScatter, ClusterCalls):
             except RuntimeError:  # the loop closed meanwhile
                 pass
 
+    def _scheduler_gone_text(self) -> str:
+        if self._scheduler_announced_close:
+            return f"the scheduler at {self.scheduler_address} closed"
+        return (f"the scheduler at {self.scheduler_address} went away (its connection "
+                f"closed)")
+
+    def _check_scheduler(self) -> None:
+        """Fail at once, naming the scheduler, once its connection is gone: nothing
+        sent now could be answered."""
+        if self.status == "closed-by-scheduler":
+            raise ConnectionError(f"{self._scheduler_gone_text()}; create a new Client "
+                                  f"once a scheduler runs there again")
+
     def _send(self, *msgs: dict) -> None:
         """Queue messages for the scheduler stream, in call order."""
+        self._check_scheduler()
         if self.status not in ("running", "connecting"):
             raise RuntimeError(f"the client is {self.status}; create a new Client to "
                                f"submit work")
@@ -327,6 +343,7 @@ class Client(GatherScatter, ClusterCalls):
             loop.call_soon_threadsafe(send)
 
     async def _rpc(self, op: str, **kwargs: Any) -> Any:
+        self._check_scheduler()
         return await self.rpc.send_recv(self.scheduler_address, op, **kwargs)
 
     # -- the scheduler's reports --------------------------------------------------------------
@@ -338,7 +355,7 @@ class Client(GatherScatter, ClusterCalls):
             "task-erred": self._on_task_erred,
             "cancelled-keys": self._on_cancelled_keys,
             "lost-data": self._on_lost_data,
-            "stream-closed": self._on_stream_closed,
+            "stream-closed": functools.partial(self._on_stream_closed, announced=True),
         }
         try:
             while True:
@@ -364,7 +381,7 @@ class Client(GatherScatter, ClusterCalls):
 
     def _on_task_erred(self, key: Any, exception: Any = None, traceback: Any = None,
                        exception_text: str | None = None, traceback_text: str | None = None,
-                       **_: Any) -> None:
+                       cause: Any = None, **_: Any) -> None:
         state = self._futures.get(key)
         if state is None:
             return
@@ -373,8 +390,9 @@ class Client(GatherScatter, ClusterCalls):
             exc = RuntimeError(f"task {key!r} failed with an exception that could not be "
                                f"sent to the client: {exception_text or exc!r}")
         tb = _loaded(traceback, key, "traceback")
-        state.set_error(exc, tb if not isinstance(tb, BaseException) else None,
-                        traceback_text)
+        tb, traceback_text = _task_frames(tb if not isinstance(tb, BaseException) else None,
+                                          traceback_text)
+        state.set_error(exc, tb, traceback_text, cause)
 
     def _on_cancelled_keys(self, keys: Iterable, reason: str | None = None, **_: Any) -> None:
         for key in keys:
@@ -387,12 +405,16 @@ class Client(GatherScatter, ClusterCalls):
         if state is not None:
             state.reset()
 
-    def _on_stream_closed(self, **_: Any) -> None:
+    def _on_stream_closed(self, announced: bool = False, **_: Any) -> None:
+        """The scheduler went away (or said it is closing): every pending future fails
+        now with a CancelledError naming the scheduler, rather than waiting forever."""
+        self._scheduler_announced_close |= announced
         if self.status == "running":
             self.status = "closed-by-scheduler"
+        reason = f"{self._scheduler_gone_text()} before the result was ready"
         for state in list(self._futures.values()):
             if not state.done():
-                state.cancel("the scheduler closed the connection")
+                state.cancel(reason)
 
     # -- reference counting ------------------------------------------------------------------
     def _acquire_key(self, key: Any, state: FutureState | None = None) -> FutureState:
@@ -595,6 +617,12 @@ class Client(GatherScatter, ClusterCalls):
 
         table = for_keys(raw if raw is not None else dsk)
         packed = pack_graph(dsk, keys, known=self._holds, annotations=table, raw=raw)
+        for deps in packed.dependencies.values():
+            for dep in deps:
+                state = self._futures.get(dep) if dep not in packed.nodes else None
+                if state is not None and state.status == CANCELLED:
+                    # The scheduler forgot it: say so now rather than fail over there.
+                    raise state.error_to_raise()
         futures = self._new_futures(keys)
         if packed.nodes:
             self._send(self._graph_message(
@@ -814,6 +842,27 @@ class Client(GatherScatter, ClusterCalls):
 
     def _repr_html_(self) -> str:
         return client_repr_html(self)
+
+
+_PLAIT_DISTRIBUTED = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def _task_frames(tb: Any, text: str | None) -> tuple[Any, str | None]:
+    """The remote traceback without the plait frames that called the task (the
+    wrapper that runs a function shipped by value): the task's own frames only. The
+    text is rebuilt from the frames when frames were dropped."""
+    import traceback as tb_module
+
+    if not isinstance(tb, tb_module.StackSummary):
+        return tb, text
+    frames = list(tb)
+    start = 0
+    while start < len(frames) - 1 and frames[start].filename.startswith(_PLAIT_DISTRIBUTED):
+        start += 1
+    if start == 0:
+        return tb, text
+    kept = tb_module.StackSummary.from_list(frames[start:])
+    return kept, "".join(kept.format())
 
 
 def _pack_keys(keys: Any, values: dict) -> Any:

@@ -1,6 +1,7 @@
-"""The Client's calls about the cluster rather than about futures: cancel, retry, run a
-function on every worker or on the scheduler, who holds what, threads per worker, the
-scheduler's description, upload_file. A mixin of :class:`plait.distributed.client.Client`."""
+"""The Client's calls about the cluster rather than about futures: restart, cancel,
+retry, run a function on every worker or on the scheduler, who holds what, threads per
+worker, the scheduler's description, upload_file. A mixin of
+:class:`plait.distributed.client.Client`."""
 
 from __future__ import annotations
 
@@ -15,13 +16,38 @@ __all__ = ["ClusterCalls"]
 
 
 class ClusterCalls:
-    """cancel, retry, run, run_on_scheduler, who_has, has_what, nthreads, scheduler_info,
-    upload_file (uses the Client's sync, _send, _rpc and _call_on_loop)."""
+    """restart, cancel, retry, run, run_on_scheduler, who_has, has_what, nthreads,
+    scheduler_info, upload_file (uses the Client's sync, _send, _rpc and _call_on_loop)."""
+
+    def restart(self, timeout: float | None = None, wait_for_workers: bool = True) -> Any:
+        """Restart every worker (through its nanny) and forget every task on the cluster.
+
+        Every future of this client is cancelled (``result()`` raises CancelledError);
+        data scattered or computed before is gone. With ``wait_for_workers`` this
+        returns once as many workers as before are back, within ``timeout`` seconds
+        (None: the scheduler's default, 60 s), else raises TimeoutError. Workers
+        started without a nanny are not restarted: their data is freed and they stay.
+        """
+        async def run() -> None:
+            reason = "the cluster was restarted (Client.restart)"
+            for state in list(self._futures.values()):
+                # The scheduler forgets every task: results and errors are gone too.
+                state.cancel(reason)
+            await self._rpc("restart", timeout=timeout, wait_for_workers=wait_for_workers)
+        limit = None if timeout is None else float(timeout) + 30
+        return self.sync(run, timeout=limit)
 
     # -- control ---------------------------------------------------------------------------
     def cancel(self, futures: Any, asynchronous: Any = None, force: bool = False) -> Any:
-        """Stop computing these futures and forget their results on the cluster."""
-        flat = _futures_in(futures)
+        """Stop computing these futures and forget their results on the cluster.
+
+        ``futures``: futures, lists or dicts of them, or persisted collections (their
+        futures). Queued tasks do not run; results are released on the workers; each
+        future's ``result()`` raises CancelledError.
+        """
+        from .progress import futures_of
+
+        flat = futures_of(futures)
         keys = [f.key for f in flat]
 
         def mark() -> None:

@@ -46,7 +46,7 @@ class FutureState:
     """The state of one key as the client knows it; changed on the client's loop only."""
 
     __slots__ = ("key", "status", "type", "exception", "traceback", "text", "reason",
-                 "_event", "_callbacks")
+                 "cause", "_event", "_callbacks")
 
     def __init__(self, key: Any):
         self.key = key
@@ -56,6 +56,7 @@ class FutureState:
         self.traceback: Any = None
         self.text: str | None = None  # the remote traceback, as text
         self.reason: str | None = None
+        self.cause: Any = None  # the key whose task raised (this key or a dependency)
         self._event: asyncio.Event | None = None
         self._callbacks: list[Callable[["FutureState"], None]] = []
 
@@ -75,10 +76,11 @@ class FutureState:
         self._settle(FINISHED)
 
     def set_error(self, exception: BaseException, traceback: Any = None,
-                  text: str | None = None) -> None:
+                  text: str | None = None, cause: Any = None) -> None:
         self.exception = exception
         self.traceback = traceback
         self.text = text
+        self.cause = cause
         self._settle(ERROR)
 
     def cancel(self, reason: str | None = None) -> None:
@@ -91,7 +93,7 @@ class FutureState:
     def reset(self) -> None:
         """Pending again (the key is being recomputed)."""
         self.status = PENDING
-        self.type = self.exception = self.traceback = self.text = None
+        self.type = self.exception = self.traceback = self.text = self.cause = None
         if self._event is not None:
             self._event = asyncio.Event()
 
@@ -123,6 +125,14 @@ class FutureState:
             exc = _fresh_copy(self.exception)
             if self.text and not isinstance(exc.__cause__, RemoteTraceback):
                 exc.__cause__ = RemoteTraceback(self.text)
+            cause = self.cause
+            if cause is not None and cause != self.key:
+                # A dependent: name the task that raised, then the one asked for.
+                annotate(exc, cause, "distributed")
+                note = f"plait: task {self.key!r} needs it, so it failed too"
+                if note not in (getattr(exc, "__notes__", None) or ()):
+                    exc.add_note(note)
+                return exc
             return annotate(exc, self.key, "distributed")
         if self.status == CANCELLED:
             return FutureCancelledError(self.key, self.reason)
