@@ -15,6 +15,11 @@ first division's midnight for ``origin="start_day"``), so bins agree across
 partitions. The aggregations are those that combine exactly from partials: ``sum``,
 ``count``, ``size``, ``min``, ``max``, ``first``, ``last``, ``mean``, ``var``, ``std``,
 ``ohlc`` and ``agg`` over them.
+
+``median``, ``nunique`` and ``quantile`` need every row of a bin at once: output
+partition i resamples the rows of partition i together with those of the earlier
+partitions that reach into its first bin (the same partitions as above; only their
+rows in those bins are used), so no partials and no shuffle.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ _PARTIALS = {"sum": ("sum",), "count": ("count",), "size": ("size",), "min": ("m
              "max": ("max",), "first": ("first",), "last": ("last",),
              "mean": ("sum", "count"), "var": ("sum", "sumsq", "count"),
              "std": ("sum", "sumsq", "count"), "ohlc": ("first", "max", "min", "last")}
+_HOLISTIC = ("median", "nunique", "quantile")
 _COMBINE = {"sum": "sum", "count": "sum", "size": "sum", "min": "min", "max": "max",
             "first": "first", "last": "last", "sumsq": "sum"}
 
@@ -135,7 +141,8 @@ def _cast_like(out: Any, meta: Any) -> Any:
 class ResampleAgg(Expr):
     """One resample aggregation ``how`` of ``frame`` (see the module docstring)."""
 
-    _parameters = ("frame", "kw", "how", "ddof", "meta")
+    _parameters = ("frame", "kw", "how", "ddof", "meta", "opts")
+    _defaults = {"opts": None}
 
     @property
     def label(self) -> str:
@@ -170,7 +177,8 @@ class ResampleAgg(Expr):
         n = self.frame.npartitions
         d = list(self.frame.divisions)
         labels = self._labels()
-        names = tuple(dict.fromkeys(_PARTIALS[self.how] + ("count",)))
+        holistic = self.how in _HOLISTIC
+        names = () if holistic else tuple(dict.fromkeys(_PARTIALS[self.how] + ("count",)))
         series = isinstance(self.frame._meta, pd.Series)
         layer: dict = {}
         for j in range(n):
@@ -185,11 +193,38 @@ class ResampleAgg(Expr):
             span = full[full >= labels[i]]
             span = span[span < labels[i + 1]] if i < n - 1 else span
             deps = [j for j in range(i) if labels[j + 1] >= labels[i]] + [i]
+            if holistic:
+                layer[(name, i)] = Task((name, i), _whole_bins, span,
+                                        Ref(("extent-" + name, 0)), self.how,
+                                        dict(self.opts or {}), self.kw, self.meta, series,
+                                        *[Ref((src, j)) for j in deps])
+                continue
             layer[(name, i)] = Task((name, i), _combine, span,
                                     Ref(("extent-" + name, 0)), self.how, self.meta,
                                     series, self.ddof,
                                     *[Ref(("partial-" + name, j)) for j in deps])
         return layer
+
+
+def _whole_bins(labels: pd.DatetimeIndex, extent: tuple, how: str, opts: dict, kw: dict,
+                meta: Any, series: bool, *parts: Any) -> Any:
+    """``how`` over every row of the bins ``labels``, from the partitions holding them."""
+    lo, hi = extent
+    if lo is None:
+        return meta
+    labels = labels[(labels >= lo) & (labels <= hi)]
+    frames = [_as_frame(p) for p in parts if len(p)]
+    if not frames:
+        frames = [_as_frame(meta)]
+    both = pd.concat(frames) if len(frames) > 1 else frames[0]
+    out = getattr(both.resample(**kw), how)(**opts).reindex(labels)
+    if how == "nunique":
+        out = out.fillna(0)  # pandas counts no distinct values in an empty bin
+    if series:
+        out = out["__series"]
+        out.name = meta.name
+    out.index.name = meta.index.name
+    return _cast_like(out, meta)
 
 
 def _with_rows(part: Any, kw: dict, names: tuple) -> dict:
@@ -228,16 +263,22 @@ class Resampler:
                    "offset": offset}
         frame._meta.resample(**self.kw)  # let pandas check the arguments
 
-    def _agg(self, how: str, ddof: int = 1) -> Any:
+    def _agg(self, how: str, ddof: int = 1, opts: dict | None = None) -> Any:
         meta = getattr(self.frame._meta.resample(**self.kw), how)(
-            **({"ddof": ddof} if how in ("var", "std") else {}))
-        if how in ("mean", "var", "std"):
+            **({"ddof": ddof} if how in ("var", "std") else (opts or {})))
+        if how == "nunique":
+            meta = meta.astype("int64")
+        elif how == "quantile" and (opts or {}).get("interpolation") in ("lower", "higher",
+                                                                          "nearest"):
+            meta = meta.astype(self.frame._meta.dtypes if isinstance(meta, pd.DataFrame)
+                               else self.frame._meta.dtype)  # values picked, not mixed
+        elif how in ("mean", "var", "std", "median", "quantile"):
             meta = meta.astype("float64")  # an empty frame's mean of ints stays int
         elif how == "ohlc":  # and its ohlc is float: keep the column's dtype
             src = self.frame._meta
             meta = meta.astype({k: (src.dtype if isinstance(src, pd.Series) else
                                     src.dtypes[k[0]]) for k in meta.columns})
-        return new_collection(ResampleAgg(self.frame.expr, self.kw, how, ddof, meta))
+        return new_collection(ResampleAgg(self.frame.expr, self.kw, how, ddof, meta, opts))
 
     def sum(self) -> Any:
         return self._agg("sum")
@@ -271,6 +312,21 @@ class Resampler:
 
     def ohlc(self) -> Any:
         return self._agg("ohlc")
+
+    def median(self) -> Any:
+        return self._agg("median")
+
+    def nunique(self, dropna: bool = True) -> Any:
+        if not dropna:
+            raise NotImplementedError("resample(...).nunique(dropna=False) is not supported")
+        return self._agg("nunique")
+
+    def quantile(self, q: float = 0.5, **kwargs: Any) -> Any:
+        """pandas' ``quantile`` per bin, for one ``q`` (``interpolation=`` as pandas)."""
+        if not np.isscalar(q):
+            raise NotImplementedError("resample(...).quantile takes one q; call it once "
+                                      "per q and concat the results")
+        return self._agg("quantile", opts={"q": q, **kwargs})
 
     def agg(self, func: Any) -> Any:
         """``"mean"``, a list of names (columns ``(column, name)`` like pandas, or the
@@ -308,14 +364,16 @@ class Resampler:
         if not name.startswith("_") and hasattr(pd.core.resample.Resampler, name):
             raise NotImplementedError(
                 f"resample(...).{name} is not supported (it does not combine from per-"
-                f"partition partials); supported: {', '.join(_PARTIALS)}, agg")
+                f"partition partials); supported: {', '.join(list(_PARTIALS) + list(_HOLISTIC))}, "
+                f"agg")
         raise AttributeError(name)
 
     def _method(self, how: str) -> Any:
-        if how not in _PARTIALS:
+        if how not in _PARTIALS and how not in _HOLISTIC:
             raise NotImplementedError(
-                f"resample(...).{how} is not supported; supported: {', '.join(_PARTIALS)}")
-        return self._agg(how)
+                f"resample(...).{how} is not supported; supported: "
+                f"{', '.join(list(_PARTIALS) + list(_HOLISTIC))}")
+        return getattr(self, how)()
 
 
 def _join_columns(keys: list, *pieces: Any) -> pd.DataFrame:

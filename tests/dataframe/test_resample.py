@@ -76,8 +76,8 @@ def test_resample_divisions_and_errors():
     out = df.resample("h").sum()
     assert out.known_divisions
     assert out.divisions[0] == pd.Timestamp("2020-02-27 05:00")
-    with pytest.raises(NotImplementedError, match="median"):
-        df.resample("D").agg("median")
+    with pytest.raises(NotImplementedError, match="sem"):
+        df.resample("D").agg("sem")
     with pytest.raises(TypeError, match="datetime index"):
         dd.from_pandas(pd.DataFrame({"x": [1, 2]}), npartitions=1).resample("h")
     unknown = dd.map_partitions(lambda p: p, df, meta=df._meta, clear_divisions=True)
@@ -88,7 +88,43 @@ def test_resample_divisions_and_errors():
 
 def test_resample_unsupported_named():
     df = dd.from_pandas(_data(), npartitions=2)
-    with pytest.raises(NotImplementedError, match="median is not supported"):
-        df.resample("h").median()
+    with pytest.raises(NotImplementedError, match="interpolate is not supported"):
+        df.resample("h").interpolate()
+    with pytest.raises(NotImplementedError, match="one q"):
+        df.resample("h").quantile([0.1, 0.9])
     with pytest.raises(AttributeError):
         _ = df.resample("h").not_a_method
+
+
+HOLISTIC = [("median", {}), ("nunique", {}), ("quantile", {"q": 0.3}),
+            ("quantile", {"q": 0.75, "interpolation": "nearest"})]
+
+
+@pytest.mark.parametrize("rule,kw,nparts", [("h", {}, 6), ("7h", {"closed": "right"}, 50),
+                                            ("D", {"label": "right"}, 6), ("ME", {}, 50),
+                                            ("3h", {}, 1)])
+def test_resample_median_nunique_quantile(rule, kw, nparts):
+    """Aggregations that need every row of a bin: bins cut by partitions (50
+    partitions: many inside one bin) give pandas' answers."""
+    pdf = _data()
+    pdf["y"] = pdf.y.where(pdf.k % 7 != 0)  # missing values are not counted
+    df = dd.from_pandas(pdf, npartitions=nparts)
+    for how, opts in HOLISTIC:
+        _eq(getattr(df.resample(rule, **kw), how)(**opts).compute(),
+            getattr(pdf.resample(rule, **kw), how)(**opts))
+        _eq(getattr(df.y.resample(rule, **kw), how)(**opts).compute(),
+            getattr(pdf.y.resample(rule, **kw), how)(**opts))
+    _eq(df.resample(rule, **kw).agg({"x": "median", "y": ["nunique", "sum"]}).compute(),
+        pdf.resample(rule, **kw).agg({"x": "median", "y": ["nunique", "sum"]}))
+
+
+@pytest.mark.parametrize("scheduler", ["threads", "processes"])
+def test_resample_holistic_empty_partitions_and_loose_divisions(scheduler):
+    pdf = _data()
+    df = dd.from_pandas(pdf, npartitions=10)
+    sub = df[(df.k >= 20) & ((df.k < 40) | (df.k >= 95))]
+    psub = pdf[(pdf.k >= 20) & ((pdf.k < 40) | (pdf.k >= 95))]
+    # (not interpolation="nearest": pandas casts its empty bins' NaN to int64 garbage)
+    for how, opts in HOLISTIC[:3]:
+        _eq(getattr(sub.resample("2h"), how)(**opts).compute(scheduler=scheduler),
+            getattr(psub.resample("2h"), how)(**opts))
