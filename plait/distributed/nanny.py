@@ -49,6 +49,8 @@ logger = logging.getLogger("plait.distributed.nanny")
 POLL_INTERVAL = 0.05
 #: A restart more than this many seconds after the previous one starts the count again.
 RESTART_WINDOW = 60.0
+#: Seconds between repeated ``register-nanny`` messages.
+REGISTER_INTERVAL = 10.0
 
 
 def death_reason(returncode: int, memory: str | None = None) -> tuple[str, str]:
@@ -166,6 +168,10 @@ class Nanny(Server):
         return self.process.pid if self.process is not None else None
 
     @property
+    def dashboard_link(self) -> str | None:
+        return self.process.dashboard_link if self.process is not None else None
+
+    @property
     def local_directory(self) -> str | None:
         return self.process.local_directory if self.process is not None else None
 
@@ -214,6 +220,9 @@ class Nanny(Server):
         self._memory_kill = None
         await proc.start(timeout=timeout)
         self.worker_name = proc.name
+        await self._register(proc)
+
+    async def _register(self, proc: WorkerProcess) -> None:
         try:
             await asyncio.wait_for(self.rpc.send_recv(
                 self.scheduler_address, "register-nanny", worker=proc.address,
@@ -276,6 +285,10 @@ class Nanny(Server):
     # -- watching ------------------------------------------------------------------------
     async def _watch(self) -> None:
         next_memory = 0.0
+        # Say again now and then which worker this nanny watches: a scheduler that was
+        # restarted at the same address, and that the worker rejoined, learns it too.
+        next_register = time.monotonic() + REGISTER_INTERVAL
+        registering: asyncio.Task | None = None
         while self.status == "running":
             await asyncio.sleep(POLL_INTERVAL)
             if self._lock.locked():
@@ -291,6 +304,10 @@ class Nanny(Server):
                                      self.address)
                 continue
             now = time.monotonic()
+            if now >= next_register and (registering is None or registering.done()):
+                next_register = now + REGISTER_INTERVAL
+                if proc.address is not None:
+                    registering = asyncio.ensure_future(self._register(proc))
             if self.memory_limit and self.terminate_fraction and now >= next_memory:
                 next_memory = now + self.monitor_interval
                 self._check_memory(proc)

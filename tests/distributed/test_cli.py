@@ -144,3 +144,39 @@ def test_worker_bad_options_fail_with_a_message():
                        (["--dashboard-address", "host:port"], "--dashboard-address")]:
         result = CliRunner().invoke(worker, ["127.0.0.1:1", *args])
         assert result.exit_code != 0 and name in result.output, (args, result.output)
+
+
+def test_worker_under_a_nanny_is_restarted_and_no_nanny_runs_in_process(scheduler_proc):
+    sched, address = scheduler_proc
+    nannied = Proc("worker", address, "--nthreads", "1", "--name", "kept")
+    bare = Proc("worker", address, "--nthreads", "1", "--name", "bare", "--no-nanny")
+    try:
+        m = nannied.wait_for_line(r"plait worker at: (\S+) \(pid (\d+), nanny (\S+), name kept\)")
+        first, pid = m.group(1), int(m.group(2))
+        bare.wait_for_line(r"plait worker at: ")
+        assert [c.pid for c in psutil.Process(nannied.popen.pid).children()] == [pid]
+        assert not psutil.Process(bare.popen.pid).children()  # the worker is the process
+        with Client(address, timeout=10) as c:
+            wait_until(lambda: len(c.scheduler_info()["workers"]) == 2, timeout=20)
+            os.kill(pid, signal.SIGKILL)
+            # The nanny starts a new worker process under the same name.
+            wait_until(lambda: first not in c.scheduler_info()["workers"] and
+                       len(c.scheduler_info()["workers"]) == 2, timeout=30)
+            names = sorted(w["name"] for w in c.scheduler_info()["workers"].values())
+            assert names == ["bare", "kept"]
+            assert c.submit(inc, 1).result(timeout=20) == 2
+        assert nannied.stop(signal.SIGTERM) == 0 and bare.stop(signal.SIGTERM) == 0
+    finally:
+        nannied.kill()
+        bare.kill()
+
+
+def test_security_options_are_checked():
+    from click.testing import CliRunner
+
+    from plait.distributed.cli import worker
+
+    result = CliRunner().invoke(worker, ["127.0.0.1:1", "--insecure", "--secret", "s"])
+    assert result.exit_code != 0 and "--insecure" in result.output
+    result = CliRunner().invoke(worker, ["127.0.0.1:1", "--tls-cert", "c.pem"])
+    assert result.exit_code != 0 and "--tls-key" in result.output

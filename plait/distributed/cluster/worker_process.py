@@ -10,7 +10,7 @@ re-imports the user's ``__main__`` script, so a script that makes a ``LocalClust
 at its top level without an ``if __name__ == "__main__"`` guard still works.
 
 The child prints one line ``plait-worker-ready {json}`` (address, pid, name,
-local_directory) on stdout
+local_directory, dashboard_link) on stdout
 when its worker has registered, then sends stdout to stderr. It ignores SIGINT (Ctrl-C
 in a terminal reaches the whole process group; the parent decides), closes cleanly on
 SIGTERM, and closes by itself when the parent process is gone or the scheduler's stream
@@ -113,6 +113,7 @@ class WorkerProcess:
         self.memory_limit = worker_kwargs.get("memory_limit")
         self.address: str | None = None
         self.local_directory: str | None = None
+        self.dashboard_link: str | None = None
         self.pid: int | None = None
         self.process: subprocess.Popen | None = None
         self.status = "init"
@@ -164,6 +165,7 @@ class WorkerProcess:
         info = json.loads(text[len(READY):])
         self.address = info["address"]
         self.local_directory = info.get("local_directory")
+        self.dashboard_link = info.get("dashboard_link")
         self.name = info["name"]
         self.status = "running"
         return self
@@ -284,7 +286,8 @@ def _main(argv: list[str]) -> int:
 
     def ready(worker: Any) -> None:
         info = {"address": worker.address, "pid": os.getpid(), "name": worker.name,
-                "local_directory": getattr(worker, "local_directory", None)}
+                "local_directory": getattr(worker, "local_directory", None),
+                "dashboard_link": getattr(worker, "dashboard_link", None)}
         stdout.write(READY + json.dumps(info) + "\n")
         stdout.flush()
         # From now on the parent no longer reads our stdout: send it to stderr.
