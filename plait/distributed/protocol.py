@@ -85,6 +85,16 @@ reported with ``add-keys`` and dropped, once no local task needs them, with
 ``release-worker-data``; keys no peer holds are looked up again with the scheduler's
 ``who_has`` rpc about once a second.
 
+Before any message: the handshake (every comm, every side; ``comm/handshake.py``)
+-------------------------------------------------------------------------------
+``connect``/``listen`` exchange four small msgpack dicts, read without unpickling,
+before a comm is handed to its user: client hello (role, 32-byte challenge), server
+hello (challenge, whether it requires the shared secret), client proof (HMAC-SHA256 of
+both challenges under the secret, or None), server answer ("OK" with its own proof, or
+"refused" with a reason). Until it succeeds frames above 4 KiB drop the connection;
+after it, frames above ``distributed.comm.max-frame-size``. Under ``tls://`` the TLS
+handshake (mutual certificates) comes first.
+
 Client -> scheduler (rpc ``register-client``, then the same comm becomes the client's stream)
 ------------------------------------------------------------------------------------------
 ``register-client``  client (id) -> {"status": "OK", "time": float}

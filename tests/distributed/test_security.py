@@ -408,3 +408,48 @@ async def test_tls_required_refuses_every_plain_attempt(tmp_path):
         assert not os.path.exists(path)
         async with Client(s.address, asynchronous=True, security=sec) as client:
             assert await client.submit(sum, [1, 2, 3]) == 6
+
+
+# -- whole clusters -----------------------------------------------------------------------
+
+
+def test_process_cluster_with_tls_and_a_secret():
+    """LocalCluster(security=...) hands the Security to its worker processes; a client
+    of the cluster object uses it; a client without it is refused, naming the address."""
+    from plait.distributed import Client
+    from plait.distributed.cluster import LocalCluster
+
+    sec = Security.temporary(secret="cluster secret")
+    # nanny=False: the nanny's own listener is plain tcp:// so far, which
+    # require_encryption refuses (reported to the nanny's owner).
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, protocol="tls",
+                      nanny=False, memory_limit="512MB", security=sec) as cluster:
+        address = cluster.scheduler_address
+        assert address.startswith("tls://")
+        with Client(cluster, set_as_default=False) as client:
+            assert client.security == sec
+            (worker,) = client.scheduler_info()["workers"]
+            assert worker.startswith("tls://")
+            x = np.arange(200_000.0)
+            [fx] = client.scatter([x])
+            assert client.submit(np.sum, fx).result(timeout=30) == x.sum()
+        wrong = Security.temporary(secret="cluster secret")  # another CA
+        with pytest.raises(OSError, match=address):
+            Client(address, security=wrong, timeout=5, set_as_default=False)
+        no_secret = Security(**{k: getattr(sec, k) for k in (
+            "tls_ca_file", "tls_client_cert", "tls_client_key")}, secret=None)
+        no_secret.secret = None
+        with pytest.raises(AuthenticationError, match="shared secret"):
+            Client(address, security=no_secret, timeout=5, set_as_default=False)
+
+
+def test_local_cluster_security_true_and_client_security_true():
+    from plait.distributed import Client
+
+    with Client(n_workers=1, threads_per_worker=1, processes=False, protocol="tls",
+                security=True, set_as_default=False) as client:
+        assert client.security.require_encryption and client.security.tls_ca_file
+        assert client.scheduler_address.startswith("tls://")
+        assert client.submit(sum, [1, 2]).result(timeout=30) == 3
+    with pytest.raises(TypeError, match="cluster.security"):
+        Client("tcp://127.0.0.1:1", security=True)
