@@ -37,8 +37,8 @@ from typing import Any
 from plait import config
 from .cluster.worker_process import WorkerProcess
 from .core import ConnectionPool, Server
-from .scheduler.lifecycle import security_args
 from .scheduler.state import parse_seconds
+from .security import resolve_security
 from .worker.memory import parse_memory_limit
 
 __all__ = ["Nanny", "death_reason"]
@@ -110,12 +110,13 @@ class Nanny(Server):
                  worker_port: int = 0, security: Any = None,
                  max_restarts: int | None = None, terminate: Any = None,
                  monitor_interval: Any = None, **worker_kwargs: Any):
+        resolved = resolve_security(security)
         super().__init__(
             {"restart": self._restart_rpc, "close": self._close_rpc,
              "terminate": self._close_rpc, "kill": self._kill_rpc,
              "identity": self.identity},
             name=f"Nanny {name}" if name is not None else "Nanny",
-            **security_args(Server, security, "worker"))
+            security=resolved, role="worker")
         if memory_limit is not None and not isinstance(memory_limit, int):
             memory_limit = parse_memory_limit(memory_limit, 1)
         self.scheduler_address = scheduler_address
@@ -125,7 +126,10 @@ class Nanny(Server):
         self.host = host
         self.port = port
         self.worker_port = worker_port
+        # The worker process gets what was given (None: it reads the same config).
         self.security = security
+        self.protocol = "tls" if (resolved.require_encryption or scheduler_address.startswith(
+            "tls://")) else "tcp"
         self.worker_kwargs = worker_kwargs
         if max_restarts is None:
             max_restarts = int(config.get("distributed.nanny.max-restarts", 10))
@@ -138,8 +142,7 @@ class Nanny(Server):
                                           "100ms")
         self.monitor_interval = parse_seconds(monitor_interval)
         self.process: WorkerProcess | None = None
-        self.rpc = ConnectionPool(limit=4, timeout=10,
-                                  **security_args(ConnectionPool, security, "worker"))
+        self.rpc = ConnectionPool(limit=4, timeout=10, security=resolved, role="worker")
         self.restarts = 0  # restarts in a row (see RESTART_WINDOW)
         self.total_restarts = 0
         self.deaths: list[tuple[str, str, str]] = []  # (worker address, reason, detail)
@@ -193,7 +196,8 @@ class Nanny(Server):
             return self
         self._lock = asyncio.Lock()
         self._closed = asyncio.Event()
-        await self.listen(f"tcp://{self.host}:{self.port}")
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        await self.listen(f"{self.protocol}://{host}:{self.port}")
         try:
             async with self._lock:
                 await self._start_worker(timeout)

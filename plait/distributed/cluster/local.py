@@ -118,7 +118,11 @@ class LocalCluster:
         self.scheduler_port = scheduler_port
         self.dashboard_address = dashboard_address
         self.asynchronous = asynchronous
-        self.protocol = protocol or ("tcp" if processes else "inproc")
+        if protocol is None and processes:
+            from ..security import resolve_security
+
+            protocol = "tls" if resolve_security(security).require_encryption else "tcp"
+        self.protocol = protocol or "inproc"
         self.worker_kwargs = worker_kwargs
         self.scheduler: Any = None
         self.workers: dict[Any, Any] = {}

@@ -189,7 +189,8 @@ class WorkerProcess:
         if self.is_alive() and self.address is not None:
             from ..core import ConnectionPool
 
-            pool = ConnectionPool(limit=1, timeout=min(timeout, 2))
+            pool = ConnectionPool(limit=1, timeout=min(timeout, 2), security=self.security,
+                                  role="client")
             try:
                 await asyncio.wait_for(pool.send_recv(self.address, "terminate"),
                                        min(timeout, 2))

@@ -14,7 +14,6 @@ A mixin of :class:`.server.Scheduler` with the rpc handlers
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
 import time
 from collections.abc import Iterable
@@ -23,30 +22,13 @@ from typing import Any
 from ..comm import CommClosedError
 from ..core import error_message
 
-__all__ = ["WorkerLifecycle", "security_args"]
+__all__ = ["WorkerLifecycle"]
 
 logger = logging.getLogger("plait.distributed.scheduler")
 
 #: Death reports kept for workers the scheduler has not removed yet (a bound, in case a
 #: nanny reports workers the scheduler never knew).
 MAX_DEATH_REPORTS = 1000
-
-
-def security_args(cls: Any, security: Any, role: str) -> dict:
-    """``security=``/``role=`` keyword arguments for ``cls`` (a comm-layer class), or
-    none when it does not take them."""
-    try:
-        params = inspect.signature(cls.__init__).parameters
-    except (TypeError, ValueError):
-        return {}
-    out: dict = {}
-    if "security" in params:
-        out["security"] = security
-        if "role" in params:
-            out["role"] = role
-    elif security not in (None, False):
-        raise TypeError(f"{cls.__name__} does not support security= yet")
-    return out
 
 
 class WorkerLifecycle:

@@ -24,7 +24,8 @@ from typing import Any
 from ... import config
 from ..comm import BatchedSend, CommClosedError, Serialize
 from ..core import ConnectionPool, Server, error_message
-from .lifecycle import WorkerLifecycle, security_args
+from ..security import resolve_security
+from .lifecycle import WorkerLifecycle
 from .rpc import SchedulerRPC
 from .state import SchedulerState, parse_seconds
 
@@ -43,7 +44,9 @@ class Scheduler(WorkerLifecycle, SchedulerRPC, Server):
     dashboard_address:
         Serve ``/health`` over HTTP there (``":0"`` picks a free port); None: no HTTP.
     protocol:
-        ``"tcp"`` or ``"inproc"`` (same process, for tests and ``processes=False``).
+        ``"tcp"``, ``"tls"`` or ``"inproc"`` (same process, for tests and
+        ``processes=False``); by default ``"tls"`` when the security requires
+        encryption, else ``"tcp"``.
     extensions:
         ``{name: callable(scheduler)}`` run at start; by default those of
         ``plait.distributed.coordination.SCHEDULER_EXTENSIONS`` (locks, queues, ...).
@@ -75,7 +78,7 @@ class Scheduler(WorkerLifecycle, SchedulerRPC, Server):
         host: str = "127.0.0.1",
         port: int = 0,
         dashboard_address: Any = None,
-        protocol: str = "tcp",
+        protocol: str | None = None,
         extensions: Any = None,
         validate: bool = False,
         heartbeat_interval: float | None = None,
@@ -94,6 +97,9 @@ class Scheduler(WorkerLifecycle, SchedulerRPC, Server):
             )
         from ..comm.core import backends
 
+        self.security = resolve_security(security)
+        if protocol is None:
+            protocol = "tls" if self.security.require_encryption else "tcp"
         if protocol not in backends:
             raise ValueError(
                 f"protocol {protocol!r} is not a registered transport; use one of "
@@ -102,7 +108,6 @@ class Scheduler(WorkerLifecycle, SchedulerRPC, Server):
         self.id = f"Scheduler-{uuid.uuid4()}"
         self.host, self.port, self.protocol = host, port, protocol
         self.dashboard_address = dashboard_address
-        self.security = security
         self.state = SchedulerState(saturation=saturation, validate=validate, owner=self,
                                     allowed_failures=allowed_failures)
         self.state.make_error = lambda exc: (Serialize(exc), None)
@@ -129,8 +134,7 @@ class Scheduler(WorkerLifecycle, SchedulerRPC, Server):
         self.client_stream_interval = 0.002
         self.worker_streams: dict[str, BatchedSend] = {}
         self.client_streams: dict[str, BatchedSend] = {}
-        self.rpc = ConnectionPool(deserialize=False, **security_args(
-            ConnectionPool, security, "scheduler"))
+        self.rpc = ConnectionPool(deserialize=False, security=self.security, role="scheduler")
         self.http: Any = None
         self._extensions_arg = extensions
         self.extensions: dict[str, Any] = {}
@@ -178,7 +182,7 @@ class Scheduler(WorkerLifecycle, SchedulerRPC, Server):
             "close-client": self.close_client,
         }
         super().__init__(handlers, stream_handlers, name="scheduler", deserialize=False,
-                         **security_args(Server, security, "scheduler"))
+                         security=self.security, role="scheduler")
 
     # -- lifecycle -------------------------------------------------------------------------
     async def start(self) -> Scheduler:

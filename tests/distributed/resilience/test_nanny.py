@@ -106,3 +106,32 @@ def test_death_reasons():
     assert death_reason(-signal.SIGSEGV) == ("signal", "killed by SIGSEGV")
     assert death_reason(1) == ("exit", "exit code 1")
     assert death_reason(-9, "over the limit") == ("memory", "over the limit")
+
+
+def test_nanny_cluster_with_tls_and_a_secret_restarts_workers():
+    # The Security reaches the worker processes through their stdin: neither the
+    # secret nor any key appears on a command line; the nanny listens on tls:// and
+    # its death reports pass the secret check.
+    from plait.distributed import Client
+    from plait.distributed.cluster import LocalCluster
+    from plait.distributed.security import Security
+    from plait.distributed.testing import wait_until
+
+    sec = Security.temporary(secret="nanny secret 42")
+    with LocalCluster(n_workers=1, threads_per_worker=1, memory_limit=None,
+                      security=sec) as cluster, \
+            Client(cluster, set_as_default=False) as client:
+        (nanny,) = cluster.workers.values()
+        assert cluster.scheduler_address.startswith("tls://")
+        assert nanny.address.startswith("tls://") and nanny.worker_address.startswith("tls://")
+        cmdline = " ".join(psutil.Process(nanny.pid).cmdline())
+        assert "nanny secret 42" not in cmdline and "PRIVATE KEY" not in cmdline
+        assert "scheduler_address" not in cmdline  # the whole spec went through stdin
+        assert client.submit(sum, [1, 2]).result(timeout=30) == 3
+        old = nanny.worker_address
+        os.kill(nanny.pid, signal.SIGKILL)
+        state = cluster.scheduler.state
+        wait_until(lambda: nanny.worker_address not in (None, old)
+                   and nanny.worker_address in state.workers, timeout=60)
+        assert removals(cluster.scheduler, old)[-1]["detail"] == "killed by SIGKILL"
+        assert client.submit(sum, [3, 4]).result(timeout=30) == 7
