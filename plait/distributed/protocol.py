@@ -154,8 +154,19 @@ Client -> scheduler (rpc)
                      function gets ``dask_scheduler=``/``plait_scheduler=`` the Scheduler
                      when its signature has that parameter; a coroutine function is
                      awaited) -> {"status": "OK", "result": Serialize(value)}
-``retire_workers``   workers -> {address: worker info} (part 1: the workers close and
-                     their data is recomputed where needed; part 2 copies it first)
+``retire_workers``   workers, close_workers (default True), timeout (default 60 s)
+                     -> {address: worker info}: the workers get no new tasks, finish
+                     what they run, and every result only they hold that is still
+                     needed is copied to the others (``acquire-replicas``) before they
+                     close (a worker with a nanny: its nanny is closed too, so it is not
+                     started again); what is not copied within ``timeout`` is
+                     recomputed where needed
+``restart``          timeout (None: 60 s), wait_for_workers (True) -> {"status": "OK",
+                     "workers": [addresses]} or an error naming how many came back:
+                     forget every task (each client hears ``cancelled-keys`` for the
+                     keys it held, each worker ``free-keys``), have every nanny
+                     restart its worker, wait until as many workers as before are
+                     registered. Workers without a nanny stay, their data freed.
 ``task-status``      keys -> {key: state} (unknown keys: "forgotten")
 ``retry``            keys -> {"status": "OK"}: erred keys run again from the task that
                      failed, with every erred task downstream of it (``Client.retry``,
@@ -163,6 +174,35 @@ Client -> scheduler (rpc)
 ``register-scheduler-plugin`` plugin (Serialize(SchedulerPlugin)), name
                      -> {"status": "OK"} (``Client.register_plugin``; the plugin's
                      ``start(scheduler)`` is awaited)
+
+Nanny -> scheduler (rpc)
+------------------------
+``register-nanny``   worker (address), nanny (address) -> {"status": "OK"}: the nanny
+                     watches that worker (after each start, and every 10 s so that a
+                     restarted scheduler learns it too)
+``worker-died``      address, reason ("memory" | "signal" | "exit"), detail (text: "killed
+                     by SIGKILL", "exit code 3", "process memory 290 MiB passed 95% of
+                     its 300 MiB memory_limit; the nanny killed it") -> {"status": "OK"}:
+                     the worker is removed with that reason (when its stream closed
+                     first, the scheduler waited up to 1 s for this report); each task it
+                     was running counts the death, and one past
+                     ``distributed.scheduler.allowed-failures`` errs with ``KilledWorker``
+                     quoting every reason. Workers without a nanny are removed with
+                     reason "connection" (stream closed) or "heartbeat" (no heartbeat
+                     for ``worker-ttl``).
+
+Scheduler -> nanny (rpc)
+------------------------
+``restart``          timeout -> {"status": "OK", "worker": new address, "old_worker"}:
+                     stop the worker (``terminate``, then SIGKILL) and start a new one
+``close`` / ``terminate``  stop the worker and the nanny (no restart)
+``kill``             SIGKILL the worker (the nanny then restarts it, as for any death)
+``identity``         -> {"type": "Nanny", "address", "worker", "pid", "name", "restarts"}
+
+A nanny restarts a worker that dies by a signal or with a non-zero exit code, at most
+``distributed.nanny.max-restarts`` times in a row; a worker that exits with code 0 left
+on purpose (closed by the scheduler, retired, no scheduler within
+``distributed.worker.reconnect-timeout``), and its nanny closes too.
 
 Coordination primitives (Lock, Semaphore, Event, Variable, Queue) add their own
 ``<name>_<verb>`` rpc handlers on the scheduler through scheduler extensions

@@ -159,13 +159,12 @@ def test_scheduler_restart_forgets_tasks_and_restarts_every_worker():
                    and state.tasks["slow-restart"].state == "processing", timeout=30)
         pids = {w.pid for w in cluster.workers.values()}
         old = set(state.workers)
-        reply = client.sync(client._rpc, "restart", timeout=60)
-        assert reply["status"] == "OK"
+        client.restart(timeout=60)
         assert len(state.workers) == 2 and not (set(state.workers) & old)
         assert not ({w.pid for w in cluster.workers.values()} & pids)
         assert "x-restart" not in state.tasks and "slow-restart" not in state.tasks
         # The client heard that its keys are cancelled: the pending future says so.
-        wait_until(lambda: slow.status == "cancelled", timeout=10)
+        assert slow.status == "cancelled" and x.status == "cancelled"
         assert client.submit(inc, 2).result(timeout=30) == 3
         # A restart is not a worker death: nothing counts against any task.
         assert state.loss_counts["workers_lost"] == 0
