@@ -126,7 +126,13 @@ class WorkerMemoryManager:
         worker = self.worker
         while worker.status == "running":
             await asyncio.sleep(self.interval)
-            await self.check()
+            try:
+                await self.check()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # keep watching: one failed look must not end it
+                logger.exception("worker %s: the memory monitor failed", worker.name)
+                await asyncio.sleep(1)
 
     def maybe_check(self) -> None:
         """After a batch of events: look now if results in memory grew a lot."""
@@ -144,6 +150,7 @@ class WorkerMemoryManager:
         # stop starting tasks now if memory is past the pause threshold.
         self._memory_at_check = managed
         rss = self.monitor.rss()
+        self._retarget(rss)
         if self.monitor.above_pause(rss) and not self.worker.paused:
             self.worker._set_paused(True, rss)
 
@@ -165,6 +172,7 @@ class WorkerMemoryManager:
                                         getattr(self.store, "total_nbytes", 0))
         if not self.enforcing:
             return
+        self._retarget(rss)
         if m.above_pause(rss) and not worker.paused:
             worker._set_paused(True, rss)
         if m.above_spill(rss) and getattr(self.store, "evict", None) is not None:
@@ -172,6 +180,7 @@ class WorkerMemoryManager:
             await loop.run_in_executor(None, m.spill_to_target)
             rss = m.rss()
             self._memory_at_check = getattr(self.store, "memory_nbytes", 0)
+            self._retarget(rss)
         if worker.status != "running":
             return
         if worker.paused:
@@ -179,6 +188,23 @@ class WorkerMemoryManager:
                 worker._set_paused(False, rss)
             else:
                 m.warn_if_stuck(rss, True)
+
+    def _retarget(self, rss: int) -> None:
+        """Keep the store's results under ``target`` x limit *minus* the unmanaged
+        memory just measured, so that the whole process, not just its results, stays
+        near ``target`` between two looks of the monitor.
+
+        (Workers sharing a process take the unmanaged memory in proportion to their
+        limits.)
+        """
+        store = self.store
+        base = self.monitor.target_bytes
+        if base is None or not isinstance(store, SpillStore):
+            return
+        own = store.memory_nbytes
+        unmanaged = max(rss - _process_managed_in_memory(store, own), 0)
+        share = unmanaged * (self.memory_limit or 0) // max(self.monitor.process_limit(), 1)
+        store.target = max(base - share, 0)
 
     # -- reporting ----------------------------------------------------------------------
 
