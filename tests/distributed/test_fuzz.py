@@ -291,4 +291,6 @@ def test_fuzzing_a_real_cluster_while_it_computes(no_errors_logged, data):
         assert client.submit(_slow_square, 12).result(timeout=30) == 144
         growth = {"scheduler": me.memory_info().rss - rss_before["scheduler"],
                   "worker": worker.memory_info().rss - rss_before["worker"]}
+        print(f"fuzz figures: {cases} cases on a live cluster, RSS growth MiB "
+              f"{ {k: round(v / 2**20, 1) for k, v in growth.items()} }")
         assert max(growth.values()) < 64 * 2**20, growth

@@ -457,3 +457,39 @@ def test_large_frames_do_not_import_numpy():
                          timeout=50)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "False"
+
+
+@run_async
+async def test_frame_limits_before_and_after_the_handshake():
+    from plait import config
+
+    got = []
+
+    async def handler(comm):
+        try:
+            got.append(await comm.read())
+            got.append(await comm.read())
+        except CommClosedError as exc:
+            got.append(exc)
+
+    with config.set({"distributed.comm.max-frame-size": "1MiB"}):
+        listener = await listen("tcp://127.0.0.1:0", handler, deserialize=False)
+        comm = await connect(listener.contact_address, timeout=5)
+    await comm.write({"small": b"x" * 1000})
+    await comm.write({"big": b"x" * (2 << 20)})  # its 2 MiB frame is over the limit
+    for _ in range(200):
+        if len(got) == 2:
+            break
+        await asyncio.sleep(0.01)
+    assert got[0] == {"small": b"x" * 1000}
+    assert isinstance(got[1], CommClosedError)
+    # Before the handshake only a few KiB are accepted: a peer announcing 64 KiB as
+    # its hello is dropped before sending it.
+    host, port = listener.contact_address[len("tcp://"):].rsplit(":", 1)
+    reader, writer = await asyncio.open_connection(host, int(port))
+    writer.write((1).to_bytes(8, "little") + (65536).to_bytes(8, "little"))
+    await writer.drain()
+    assert await asyncio.wait_for(reader.read(), 5) == b""
+    writer.close()
+    await comm.close()
+    listener.stop()
