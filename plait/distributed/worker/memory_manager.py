@@ -30,6 +30,7 @@ from typing import Any
 
 from plait import config
 
+from ..comm.core import seconds
 from .monitor import MemoryMonitor, fraction, tune_allocator
 from .spill import SpillStore
 from .store import DataStore
@@ -66,15 +67,13 @@ class WorkerMemoryManager:
     def __init__(self, worker: Any, memory_limit: int | None, target: Any = None,
                  spill: Any = None, pause: Any = None,
                  monitor_interval: float | None = None) -> None:
-        from .server import _seconds
-
         self.worker = worker
         self.memory_limit = memory_limit
         self.monitor = MemoryMonitor(
             memory_limit, None, _config_fraction(target, "target"),
             _config_fraction(spill, "spill"), _config_fraction(pause, "pause"))
         if monitor_interval is None:
-            monitor_interval = _seconds(
+            monitor_interval = seconds(
                 config.get("distributed.worker.memory.monitor-interval", "100ms"))
         if monitor_interval <= 0:
             raise ValueError(f"memory monitor interval must be positive, got "

@@ -9,7 +9,8 @@ is drained once per event-loop wake-up, so a thousand finished tasks cost one dr
 state-machine call and one write to the scheduler, never a round trip each.
 
 Peers and clients call the rpc handlers ``get_data`` and ``update_data`` (and ``run``,
-``upload_file``, ``identity``, ``terminate``).
+``upload_file``, ``identity``, ``terminate``: :mod:`.rpc`); the scheduler connection
+(registering, the stream, heartbeats, reconnecting) is :mod:`.link`.
 
 Memory (:mod:`.memory_manager`): with a ``memory_limit`` results spill to disk past
 ``target``, the process's RSS is watched every ``monitor-interval`` (spill, pause,
@@ -22,7 +23,6 @@ to a second for ``distributed.worker.reconnect-timeout``, after which it closes;
 from __future__ import annotations
 
 import asyncio
-import importlib
 import inspect
 import logging
 import os
@@ -36,34 +36,28 @@ from typing import Any
 from plait import config
 from plait.sizeof import sizeof
 
-from ..comm import BatchedSend, CommClosedError, Serialize, connect, serialize
+from ..comm import BatchedSend, CommClosedError, Serialize
 from ..comm.core import parse_address
-from ..comm.serialize import SerializationError, type_name
+from ..comm.core import seconds as _seconds
 from ..core import ConnectionPool, Server, send_recv
 from .events import (
-    AcquireReplicas,
-    ComputeTask,
     Execute,
-    FreeKeys,
     GatherDep,
     GatherDepFailure,
     GatherDepNetworkFailure,
     GatherDepSuccess,
-    PauseEvent,
-    RefreshWhoHas,
     RejoinEvent,
     Resume,
-    SchedulerLost,
     SecedeEvent,
     Send,
     StateMachineEvent,
-    StealRequest,
-    UpdateData,
 )
 from .execute import picklable_exception, run_task
+from .link import SchedulerLink
 from .localdir import LocalDirectory
 from .memory import parse_memory_limit
 from .memory_manager import WorkerMemoryManager
+from .rpc import WorkerRPC
 from .state import WorkerState
 from .store import DataStore
 from .threadpool import ThreadPool
@@ -72,13 +66,8 @@ __all__ = ["Worker"]
 
 logger = logging.getLogger("plait.distributed.worker")
 
-#: Seconds between asking the scheduler where ``missing`` keys went.
-MISSING_REFRESH_INTERVAL = 1.0
-#: Longest pause between two attempts to register again with a lost scheduler.
-RECONNECT_MAX_DELAY = 1.0
 
-
-class Worker(Server):
+class Worker(SchedulerLink, WorkerRPC, Server):
     """A worker process's server: runs tasks and holds their results.
 
     Parameters
@@ -301,40 +290,6 @@ class Worker(Server):
         if self.local_directory not in sys.path:
             sys.path.insert(0, self.local_directory)
 
-    async def _register(self, timeout: float | None = None) -> None:
-        if timeout is None:
-            timeout = _seconds(config.get("distributed.comm.timeouts.connect", "30s"))
-        comm = await connect(self.scheduler_address, timeout=timeout, deserialize=False,
-                             security=self.security, role="worker")
-        await comm.write({
-            "op": "register-worker",
-            "address": self.address,
-            "name": self.worker_name,
-            "nthreads": self.nthreads,
-            "memory_limit": self.memory_limit,
-            "resources": self.resources,
-            "pid": self.pid,
-            "local_directory": self.local_directory,
-            "nbytes": dict(getattr(self.data, "nbytes", {})),
-        })
-        reply = await asyncio.wait_for(comm.read(), timeout)
-        if not isinstance(reply, dict) or reply.get("status") != "OK":
-            comm.abort()
-            text = reply.get("text") if isinstance(reply, dict) else repr(reply)
-            raise RuntimeError(
-                f"worker {self.address}: the scheduler at {self.scheduler_address} "
-                f"refused the registration: {text}"
-            )
-        if self._heartbeat_interval is None:
-            self._heartbeat_interval = float(reply.get("heartbeat_interval") or 1.0)
-        if self.batched_stream.comm is not None:  # registering again: a fresh stream
-            self.batched_stream = BatchedSend(interval=0, name="worker->scheduler")
-        self.batched_stream.start(comm)
-        self._stream_comm = comm
-        if self.paused:  # a scheduler we register with afresh believes we run
-            self.batched_stream.send({"op": "worker-status-change", "status": "paused"})
-        self._spawn(self._read_stream(comm))
-
     async def _rpc(self, _address: str, /, **msg: Any) -> Any:
         """One request/reply to ``address`` (``msg`` holds ``op``; it may also hold
         ``address``, which ``ConnectionPool.send_recv`` cannot take as a keyword)."""
@@ -418,130 +373,10 @@ class Worker(Server):
             return
         await self._closed_event.wait()
 
-    # -- the scheduler stream ----------------------------------------------------------
-
-    async def _read_stream(self, comm) -> None:
-        handle = self._handle_events
-        close = False
-        try:
-            while True:
-                try:
-                    batch = await comm.read()
-                except CommClosedError:
-                    break
-                events: list[StateMachineEvent] = []
-                for msg in batch if type(batch) is list else (batch,):
-                    op = msg.get("op")
-                    if op == "compute-task":
-                        priority = msg.get("priority")
-                        events.append(ComputeTask(
-                            msg["key"], msg.get("run_spec"),
-                            tuple(priority) if priority is not None else (0,),
-                            msg.get("who_has") or {}, msg.get("nbytes") or {},
-                            msg.get("resource_restrictions"), msg.get("duration")))
-                    elif op == "free-keys":
-                        events.append(FreeKeys(msg["keys"]))
-                    elif op == "acquire-replicas":
-                        events.append(AcquireReplicas(msg["who_has"], msg.get("nbytes") or {}))
-                    elif op == "steal-request":
-                        events.append(StealRequest(msg["key"]))
-                    elif op == "close":
-                        close = True
-                    else:
-                        logger.error("worker %s: unknown op %r from the scheduler",
-                                     self.name, op)
-                if events:
-                    handle(events)
-                if close:
-                    break
-        except asyncio.CancelledError:
-            return
-        except Exception:
-            logger.exception("worker %s: the scheduler stream failed", self.name)
-            close = False
-        if self.status != "running" or comm is not self._stream_comm:
-            return  # closing, or an old stream we gave up on ourselves
-        if close:
-            self._spawn_close()  # the scheduler asked us to go
-        else:
-            self._spawn(self._reconnect("its stream closed"))
-
     def _spawn_close(self) -> None:
         # Not a _background task: close() cancels those. Held here, since the loop
         # keeps only weak references to tasks.
         self._close_task = asyncio.ensure_future(self.close(report=False))
-
-    async def _reconnect(self, reason: str) -> None:
-        """The scheduler is gone (``reason``): drop everything, register again with
-        a backoff until ``distributed.worker.reconnect-timeout`` runs out, then close."""
-        if self._reconnecting or self.status != "running":
-            return
-        self._reconnecting = True
-        try:
-            timeout = _seconds(config.get("distributed.worker.reconnect-timeout", 0) or 0)
-            logger.warning(
-                "worker %s: lost the scheduler at %s (%s); dropping %d tasks and %d "
-                "results, trying to register again for up to %g s",
-                self.name, self.scheduler_address, reason, len(self.state.tasks),
-                len(self.data), timeout)
-            old = self._stream_comm
-            self._stream_comm = None
-            self.batched_stream.abort()
-            if old is not None and not old.closed():
-                old.abort()
-            self._handle_events([SchedulerLost()])
-            loop = asyncio.get_running_loop()
-            deadline = loop.time() + timeout
-            delay = 0.05
-            connect_timeout = _seconds(
-                config.get("distributed.comm.timeouts.connect", "30s"))
-            last_error: BaseException | None = None
-            while self.status == "running":
-                left = deadline - loop.time()
-                if left <= 0:
-                    break
-                try:
-                    await self._register(timeout=max(min(left, connect_timeout), 0.1))
-                except asyncio.CancelledError:
-                    raise
-                except Exception as exc:
-                    last_error = exc
-                    await asyncio.sleep(min(delay, max(deadline - loop.time(), 0)))
-                    delay = min(delay * 2, RECONNECT_MAX_DELAY)
-                    continue
-                self.reconnect_count += 1
-                logger.warning("worker %s: registered again with the scheduler at %s",
-                               self.name, self.scheduler_address)
-                return
-            if self.status == "running":
-                logger.error(
-                    "worker %s: no scheduler at %s within the reconnect timeout (%g s, "
-                    "distributed.worker.reconnect-timeout); closing. Last error: %s",
-                    self.name, self.scheduler_address, timeout, last_error)
-                self._spawn_close()
-        finally:
-            self._reconnecting = False
-
-    def _set_paused(self, paused: bool, rss: int | None = None) -> None:
-        """Pause or resume (memory); the scheduler hears ``worker-status-change``."""
-        if paused == self.paused or self.status != "running":
-            return
-        limit = self.memory.monitor.process_limit()
-        if paused:
-            logger.warning(
-                "worker %s: paused, process memory %s MiB is above %d%% of the %s MiB "
-                "limit; no new tasks start until it falls", self.name,
-                (rss or 0) >> 20, round(100 * (self.memory.monitor.pause or 0)),
-                limit >> 20)
-        else:
-            logger.warning("worker %s: resumed, process memory %s MiB", self.name,
-                           (rss or 0) >> 20)
-        self._handle_events([PauseEvent(paused)])
-        try:
-            self.batched_stream.send({"op": "worker-status-change",
-                                      "status": "paused" if paused else "running"})
-        except CommClosedError:
-            pass  # registering again sends it
 
     def _handle_events(self, events: list[StateMachineEvent]) -> None:
         if self.status != "running":
@@ -634,44 +469,7 @@ class Worker(Server):
             event = GatherDepSuccess(worker, data, {k: sizeof(v) for k, v in data.items()})
         self._handle_events([event])
 
-    # -- background loops --------------------------------------------------------------
-
-    async def _heartbeat_loop(self) -> None:
-        while self.status == "running":
-            await asyncio.sleep(self._heartbeat_interval or 1.0)
-            try:
-                reply = await asyncio.wait_for(self._rpc(
-                    self.scheduler_address, op="heartbeat-worker", address=self.address,
-                    metrics=self.metrics()), 10)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                if not self._reconnecting:
-                    logger.info("worker %s: heartbeat failed: %s", self.name, exc)
-                continue
-            if (isinstance(reply, dict) and reply.get("status") == "missing"
-                    and not self._reconnecting):
-                # The scheduler dropped us (e.g. heartbeats were late): our results are
-                # no longer known there. Start afresh.
-                self._spawn(self._reconnect("it no longer knows this worker"))
-
-    async def _missing_loop(self) -> None:
-        while self.status == "running":
-            await asyncio.sleep(MISSING_REFRESH_INTERVAL)
-            missing = list(self.state.missing)
-            if not missing:
-                continue
-            try:
-                who_has = await asyncio.wait_for(self.rpc.send_recv(
-                    self.scheduler_address, "who_has", keys=missing), 10)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                logger.info("worker %s: who_has for missing keys failed: %s", self.name, exc)
-                continue
-            if isinstance(who_has, dict):
-                who_has = {k: v for k, v in who_has.items() if k != "status"}
-                self._handle_events([RefreshWhoHas(who_has)])
+    # -- reporting ---------------------------------------------------------------------
 
     def metrics(self) -> dict:
         """What heartbeats report: activity, memory (see :mod:`.memory_manager` for the
@@ -689,115 +487,3 @@ class Worker(Server):
         }
         out.update(self.memory.metrics())
         return out
-
-    # -- rpc handlers ------------------------------------------------------------------
-
-    def get_data(self, comm: Any = None, keys: list = (), who: str | None = None) -> dict:
-        """Values of ``keys`` this worker holds, each serialized (absent ones left out)."""
-        data = self.data
-        out = {}
-        for key in keys:
-            if key not in data:
-                continue
-            value = data[key]
-            try:
-                out[key] = serialize(value)
-            except Exception as exc:
-                raise SerializationError(
-                    f"worker {self.address} cannot send the result of {key!r} "
-                    f"(a {type_name(value)}) to {who or 'the client'}: it cannot be "
-                    f"serialized ({exc}); make the task return a picklable value"
-                ) from exc
-        return {"status": "OK", "data": out}
-
-    def update_data(self, comm: Any = None, data: dict | None = None,
-                    report: bool = True) -> dict:
-        """Store values sent by a client or a peer (``scatter``)."""
-        data = data or {}
-        nbytes = {k: sizeof(v) for k, v in data.items()}
-        self._handle_events([UpdateData(data, nbytes, report)])
-        return {"status": "OK", "nbytes": nbytes}
-
-    async def run_function(self, comm: Any = None, function: Any = None, args: Any = (),
-                           kwargs: Any = None, wait: bool = True) -> dict:
-        """``client.run``: call ``function`` here (with ``plait_worker=``/``dask_worker=``
-        this worker when its signature has that parameter)."""
-        args = tuple(args or ())
-        kwargs = dict(kwargs or {})
-        try:
-            params = inspect.signature(function).parameters
-        except (TypeError, ValueError):
-            params = {}
-        for name in ("plait_worker", "dask_worker"):
-            if name in params:
-                kwargs[name] = self
-        if not wait:
-            async def background() -> None:
-                try:
-                    result = function(*args, **kwargs)
-                    if inspect.isawaitable(result):
-                        await result
-                except Exception:
-                    logger.exception("worker %s: run(%r) failed", self.name, function)
-
-            self._spawn(background())
-            return {"status": "OK", "result": Serialize(None)}
-        result = function(*args, **kwargs)
-        if inspect.isawaitable(result):
-            result = await result
-        return {"status": "OK", "result": Serialize(result)}
-
-    def upload_file(self, comm: Any = None, filename: str = "", data: bytes = b"",
-                    load: bool = True) -> dict:
-        """Write ``data`` to ``filename`` in the local directory; import it when ``load``."""
-        base = os.path.basename(filename)
-        if not base or base != filename.replace("\\", "/").split("/")[-1]:
-            raise ValueError(f"upload_file needs a plain file name, got {filename!r}")
-        path = os.path.join(self.local_directory, base)
-        with open(path, "wb") as f:
-            f.write(data)
-        if load:
-            stem, ext = os.path.splitext(base)
-            if ext in (".zip", ".egg"):
-                if path not in sys.path:
-                    sys.path.insert(0, path)
-            elif ext == ".py":
-                importlib.invalidate_caches()
-                if stem in sys.modules:
-                    importlib.reload(sys.modules[stem])
-                else:
-                    importlib.import_module(stem)
-        return {"status": "OK", "nbytes": len(data)}
-
-    def identity(self, comm: Any = None) -> dict:
-        return {"status": "OK", "type": "Worker", "id": self.name,
-                "address": self._address_or_none(), "nthreads": self.nthreads,
-                "memory_limit": self.memory_limit, "resources": self.resources,
-                "pid": self.pid, "scheduler": self.scheduler_address,
-                "dashboard_link": self.dashboard_link}
-
-    @property
-    def dashboard_link(self) -> str | None:
-        """``http://host:port`` of this worker's HTTP server, or None."""
-        return self.http.address if self.http is not None else None
-
-    def keys(self, comm: Any = None) -> dict:
-        return {"status": "OK", "keys": list(self.data)}
-
-    def terminate(self, comm: Any = None, report: bool = True) -> dict:
-        """Close this worker (after replying)."""
-        if self.status == "running":
-            asyncio.get_running_loop().call_soon(
-                lambda: asyncio.ensure_future(self.close(report=report)))
-        return {"status": "OK"}
-
-
-def _seconds(value: Any) -> float:
-    """``"30s"``, ``"500ms"``, ``"2m"`` or a number -> seconds."""
-    if isinstance(value, (int, float)):
-        return float(value)
-    text = str(value).strip().lower()
-    for suffix, factor in (("ms", 1e-3), ("s", 1.0), ("m", 60.0), ("h", 3600.0)):
-        if text.endswith(suffix):
-            return float(text[: -len(suffix)]) * factor
-    return float(text)

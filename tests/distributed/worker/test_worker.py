@@ -131,9 +131,9 @@ def _ref(key):
 
 
 def test_dead_peer_then_missing_then_refreshed(monkeypatch):
-    from plait.distributed.worker import server
+    from plait.distributed.worker import link
 
-    monkeypatch.setattr(server, "MISSING_REFRESH_INTERVAL", 0.05)  # ask again sooner
+    monkeypatch.setattr(link, "MISSING_REFRESH_INTERVAL", 0.05)  # ask again sooner
     _dead_peer_then_missing_then_refreshed()
 
 
