@@ -361,14 +361,29 @@ class Nanny(Server):
                     self.status = "closing"
                 else:
                     self.total_restarts += 1
-                    try:
-                        await self._start_worker()
-                    except Exception as exc:
-                        logger.error("nanny %s: could not start a new worker: %s",
-                                     self.address, exc)
-                        self.status = "closing"
+                    await self._start_again()
         if self.status == "closing":
             await self._stop_server()
+
+    async def _start_again(self) -> None:
+        """Start a new worker; a failed start counts as one more restart (with a short
+        pause before the next try) until ``max_restarts``."""
+        attempt = 0
+        while True:
+            try:
+                await self._start_worker()
+                return
+            except Exception as exc:
+                attempt += 1
+                self.restarts += 1
+                if self.restarts > self.max_restarts:
+                    logger.error("nanny %s: could not start a new worker (%s); giving up "
+                                 "after %d restarts", self.address, exc, self.restarts)
+                    self.status = "closing"
+                    return
+                logger.warning("nanny %s: could not start a new worker (%s); trying again",
+                               self.address, exc)
+                await asyncio.sleep(min(0.5 * attempt, 5.0))
 
     async def _report(self, address: str | None, reason: str, detail: str) -> None:
         try:

@@ -148,10 +148,16 @@ class WorkerProcess:
         try:
             line = await asyncio.wait_for(
                 loop.run_in_executor(None, proc.stdout.readline), timeout)
-        except (TimeoutError, asyncio.CancelledError):
+        except asyncio.CancelledError:
+            self.kill()  # e.g. the cluster closed while this worker was starting
+            raise
+        except TimeoutError:
+            alive = proc.poll() is None
             self.kill()
             raise TimeoutError(
-                f"worker process {proc.pid} did not start within {timeout} s") from None
+                f"worker process {proc.pid} did not start within {timeout} s (it was "
+                f"{'still running' if alive else f'gone, exit code {proc.returncode}'}; "
+                "its stderr above may say why)") from None
         finally:
             proc.stdout.close()
         text = line.decode(errors="replace").strip()

@@ -131,7 +131,8 @@ class WorkerLifecycle:
             if ws is None:
                 continue
             nanny = ws.nanny
-            self.expected_exits.add(address)
+            # Its stream leaves the table first, so its closing is not taken for a
+            # death; a nanny reports nothing for a worker that exits with code 0.
             bs = self.worker_streams.pop(address, None)
             self.nannies.pop(address, None)
             self.send_all(state.remove_worker(address, stimulus_id="retire-workers",

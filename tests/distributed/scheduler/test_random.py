@@ -27,7 +27,9 @@ def random_graph(rng: random.Random, n: int):
 def test_random_graphs_and_events(seed):
     rng = random.Random(seed)
     saturation = rng.choice([1.1, 2.0, float("inf")])
-    s = Simulation(validate=True, saturation=saturation)
+    # Worker churn here is random, not caused by tasks: no task may be blamed for it
+    # (KilledWorker has its own tests in test_loss.py).
+    s = Simulation(validate=True, saturation=saturation, allowed_failures=10**6)
     next_worker = 0
 
     def add_worker():
