@@ -205,9 +205,17 @@ def test_absurd_prefixes_drop_the_connection(server, no_errors_logged, payload, 
     assert ends(open_peer(port, handshake), payload, half_close=False)
 
 
-@settings(FUZZ, max_examples=1400)
-@given(payload=half_closed, handshake=st.booleans())
-def test_truncated_garbage_and_random_bytes_drop_only_that_connection(
+@settings(FUZZ, max_examples=700)
+@given(payload=st.binary(max_size=2000), handshake=st.booleans())
+def test_random_bytes_drop_only_that_connection(server, no_errors_logged, payload,
+                                                handshake):
+    s, port, runner = server
+    assert ends(open_peer(port, handshake), payload, half_close=True)
+
+
+@settings(FUZZ, max_examples=700)
+@given(payload=messages_then_anything(), handshake=st.booleans())
+def test_truncated_frames_and_garbage_headers_drop_only_that_connection(
         server, no_errors_logged, payload, handshake):
     s, port, runner = server
     assert ends(open_peer(port, handshake), payload, half_close=True)
