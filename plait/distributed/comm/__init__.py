@@ -85,7 +85,7 @@ Note: ``plait.distributed.comm.serialize`` as an attribute is the ``serialize``
 function; ``from plait.distributed.comm.serialize import ...`` still reaches the module.
 """
 
-from plait.distributed.comm import inproc, tcp  # noqa: F401  (register the schemes)
+from plait.distributed.comm import inproc, tcp, tls  # noqa: F401  (register the schemes)
 from plait.distributed.comm.batched import BatchedSend
 from plait.distributed.comm.core import (
     AuthenticationError, Comm, CommClosedError, ConnectTimeoutError, Listener, connect, listen,

@@ -1,7 +1,5 @@
-"""The ``tcp://`` and ``tls://`` transports on asyncio (uvloop's loop works the same way).
-
-``tls://`` is the same transport over asyncio's SSL layer (the context comes from
-``Security.ssl_context``): certificates are checked on both sides before any frame.
+"""The ``tcp://`` transport on asyncio (uvloop's loop works the same way); ``tls.py``
+runs it under asyncio's SSL layer for ``tls://``.
 
 Wire format of one message, the frames of ``serialize.dumps``::
 
@@ -35,20 +33,19 @@ import asyncio
 import logging
 import mmap
 import socket
-import ssl
 import struct
 import sys
 from collections import deque
 from typing import Any
 
 from plait.distributed.comm.core import (
-    AuthenticationError, Backend, Comm, CommClosedError, HandleComm, Listener, parse_host_port, register_backend,
+    Backend, Comm, CommClosedError, HandleComm, Listener, parse_host_port, register_backend,
     unparse_host_port,
 )
 from plait.distributed.comm.handshake import PREAUTH_MAX_FRAME
 from plait.distributed.comm.serialize import DeserializationError, dumps, frame_nbytes, loads
 
-__all__ = ["LARGE_FRAME", "TCPBackend", "TCPComm", "TCPListener", "TLSBackend"]
+__all__ = ["LARGE_FRAME", "TCPBackend", "TCPComm", "TCPListener"]
 
 logger = logging.getLogger("plait.distributed.comm")
 
@@ -63,7 +60,8 @@ _CHUNK = 1 << 20
 _U64 = struct.Struct("<Q")
 _MAX_FRAMES = 1 << 24  # more frames than this in one message means garbage input
 _PREAUTH_MAX_FRAMES = 4  # handshake messages are one frame
-_TLS_HANDSHAKE_TIMEOUT = 10.0
+#: Seconds a TLS handshake may take (server side; clients use their connect timeout).
+TLS_HANDSHAKE_TIMEOUT = 10.0
 
 
 def _new_buffer(nbytes: int) -> Any:
@@ -427,7 +425,7 @@ class TCPListener(Listener):
         extra: dict = {}
         if self.ssl_context is not None:
             extra = {"ssl": self.ssl_context,
-                     "ssl_handshake_timeout": _TLS_HANDSHAKE_TIMEOUT}
+                     "ssl_handshake_timeout": TLS_HANDSHAKE_TIMEOUT}
         self.server = await loop.create_server(
             lambda: _Protocol(self._on_connection), self.host, self.port,
             reuse_address=True, backlog=1024, **extra,
@@ -471,7 +469,7 @@ class TCPBackend(Backend):
         if ssl_context is not None:
             # Host names are not checked (see Security.ssl_context); the CA signature is.
             extra = {"ssl": ssl_context, "server_hostname": host,
-                     "ssl_handshake_timeout": max(min(timeout, _TLS_HANDSHAKE_TIMEOUT), 0.1)}
+                     "ssl_handshake_timeout": max(min(timeout, TLS_HANDSHAKE_TIMEOUT), 0.1)}
         _, protocol = await asyncio.wait_for(
             loop.create_connection(_Protocol, host, port, **extra), timeout
         )
@@ -482,31 +480,4 @@ class TCPBackend(Backend):
         return TCPListener(location, handle_comm, deserialize, ssl_context, self.scheme)
 
 
-class TLSBackend(TCPBackend):
-    """``tls://``: TCP under asyncio's SSL layer; needs an ``ssl_context``."""
-
-    scheme = "tls"
-    uses_tls = True
-
-    async def connect(self, location: str, deserialize: bool, timeout: float,
-                      ssl_context: Any = None) -> Comm:
-        if ssl_context is None:
-            raise ValueError("tls:// needs an SSL context (from Security)")
-        try:
-            return await super().connect(location, deserialize, timeout, ssl_context)
-        except (ssl.SSLError, ConnectionResetError, BrokenPipeError) as exc:
-            # The TCP connection was made, so the server is up: retrying cannot help.
-            raise AuthenticationError(
-                f"TLS handshake with tls://{location} failed ({type(exc).__name__}: "
-                f"{exc}); is it a tls:// server whose certificate was signed by this "
-                f"Security's tls_ca_file?") from exc
-
-    def listener(self, location: str, handle_comm: HandleComm, deserialize: bool,
-                 ssl_context: Any = None) -> Listener:
-        if ssl_context is None:
-            raise ValueError("tls:// needs an SSL context (from Security)")
-        return super().listener(location, handle_comm, deserialize, ssl_context)
-
-
 register_backend("tcp", TCPBackend())
-register_backend("tls", TLSBackend())
