@@ -180,3 +180,41 @@ def test_security_options_are_checked():
     assert result.exit_code != 0 and "--insecure" in result.output
     result = CliRunner().invoke(worker, ["127.0.0.1:1", "--tls-cert", "c.pem"])
     assert result.exit_code != 0 and "--tls-key" in result.output
+
+
+def test_secret_from_the_environment_and_exposure_needs_insecure():
+    from plait.distributed.security import Security
+
+    env_secret = {"PLAIT_SECRET": "cli secret 7"}
+    old = {k: os.environ.get(k) for k in env_secret}
+    os.environ.update(env_secret)
+    try:
+        sched = Proc("scheduler", "--port", "0", "--dashboard-address", "none")
+        worker = None
+        try:
+            address = sched.wait_for_line(r"plait scheduler at: (tcp://\S+)").group(1)
+            worker = Proc("worker", address, "--nthreads", "1")
+            worker.wait_for_line(r"plait worker at: ")
+        finally:
+            for k, v in old.items():
+                if v is None:
+                    del os.environ[k]
+                else:
+                    os.environ[k] = v
+        with Client(address, timeout=10, security=Security(secret="cli secret 7"),
+                    set_as_default=False) as c:
+            assert c.submit(inc, 1).result(timeout=20) == 2
+        with pytest.raises(Exception, match="secret"):
+            Client(address, timeout=5, security=False, set_as_default=False)
+    finally:
+        if worker is not None:
+            worker.kill()
+        sched.kill()
+    exposed = Proc("scheduler", "--host", "0.0.0.0", "--port", "0",
+                   "--dashboard-address", "none")
+    try:
+        assert exposed.popen.wait(30) == 1
+        exposed._reader.join(10)
+        assert any("--insecure" in line for line in exposed.lines), exposed.lines
+    finally:
+        exposed.kill()
