@@ -144,8 +144,14 @@ class RangePartitioner:
         s = part.index.to_series() if self.on is None else (
             part if isinstance(part, pd.Series) else part[self.on])
         isna = s.isna().to_numpy()
-        values = s.to_numpy()
-        inner = np.asarray(self.boundaries[1:-1], dtype=values.dtype if values.dtype != object else object)
+        if isinstance(s.dtype, pd.CategoricalDtype):
+            # category order, not value order: compare codes
+            values = s.cat.codes.to_numpy().astype("int64")
+            inner = s.cat.categories.get_indexer(list(self.boundaries[1:-1])).astype("int64")
+        else:
+            values = s.to_numpy()
+            inner = np.asarray(self.boundaries[1:-1],
+                               dtype=values.dtype if values.dtype != object else object)
         codes = np.zeros(len(s), dtype="int64")
         ok = ~isna
         if ok.any() and len(inner):

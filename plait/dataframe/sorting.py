@@ -12,6 +12,8 @@ minimum and maximum are computed and nothing moves).
 
 Repeated boundary values collapse, so a key with few distinct values yields fewer
 partitions (a single value: one partition). Missing keys go to the last partition.
+A categorical key sorts by category order, as in pandas (its codes are sampled); after
+``set_index`` its divisions are known only when that order is also the values' order.
 """
 
 from __future__ import annotations
@@ -38,6 +40,10 @@ def _sample(part: Any, column: Any, k: int) -> pd.DataFrame:
         part if isinstance(part, pd.Series) else part[column])
     nbytes = float(part.memory_usage(deep=True, index=True).sum()
                    if isinstance(part, pd.DataFrame) else part.memory_usage(deep=True))
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        # sorted by category order: sample the codes (-1 is missing)
+        codes = s.cat.codes.to_numpy()
+        s = pd.Series(codes[codes >= 0].astype("int64"))
     s = s.dropna()
     n = len(s)
     if n == 0:
@@ -108,7 +114,19 @@ def _plan(expr: Any, column: Any, npartitions: int, method: str | None) -> tuple
     samples = _samples(expr, column, npartitions)
     method, npartitions = budget_plan(method, float(samples["nbytes"].sum()),
                                       expr.npartitions, npartitions)
-    return quantile_divisions(samples, npartitions), method
+    divisions = quantile_divisions(samples, npartitions)
+    cats = _categories(expr._meta, column)
+    if cats is not None and divisions != (None, None):
+        divisions = tuple(_plain(cats[int(c)]) for c in divisions)  # codes to values
+    return divisions, method
+
+
+def _categories(meta: Any, column: Any) -> Any:
+    """The categories of the key when it is categorical (its sort order), else None."""
+    s = meta.index if column is None else (meta if isinstance(meta, pd.Series)
+                                            or column == "__value__" else meta[column])
+    dtype = s.dtype
+    return dtype.categories if isinstance(dtype, pd.CategoricalDtype) else None
 
 
 def _samples(expr: Any, column: Any, npartitions: int) -> pd.DataFrame:
@@ -119,24 +137,16 @@ def _samples(expr: Any, column: Any, npartitions: int) -> pd.DataFrame:
              (expr._meta.dtype if isinstance(expr._meta, pd.Series) else expr._meta[column].dtype))
     meta = pd.DataFrame({"value": pd.Series([], dtype=dtype), "weight": pd.Series([], dtype="f8"),
                          "nbytes": pd.Series([], dtype="f8")})
-    samples = new_collection(MapPartitions(_sample, expr, meta=meta, clear_divisions=True,
-                                           kwargs={"column": column, "k": k},
-                                           label="quantile-sample")).compute()
-    if isinstance(samples["value"].dtype, pd.CategoricalDtype):
-        raise NotImplementedError("sorting by a categorical column is not supported; "
-                                  "sort by its codes (s.cat.codes) or its values "
-                                  "(astype(str)) instead")
-    return samples
+    if isinstance(dtype, pd.CategoricalDtype):
+        meta = meta.assign(value=pd.Series([], dtype="int64"))  # sampled as codes
+    return new_collection(MapPartitions(_sample, expr, meta=meta, clear_divisions=True,
+                                        kwargs={"column": column, "k": k},
+                                        label="quantile-sample")).compute()
 
 
 def _check_key(meta: Any, column: Any, what: str) -> None:
     if isinstance(meta, pd.DataFrame) and column not in meta.columns:
         raise KeyError(f"{what}: no column {column!r}; the columns are {list(meta.columns)}")
-    dtype = meta[column].dtype if isinstance(meta, pd.DataFrame) else meta.dtype
-    if isinstance(dtype, pd.CategoricalDtype):
-        raise NotImplementedError(
-            f"{what}: sorting by the categorical column {column!r} is not supported; "
-            f"sort by df[{column!r}].cat.codes or df[{column!r}].astype(str) instead")
 
 
 # -- set_index -------------------------------------------------------------------------
@@ -256,11 +266,17 @@ def set_index(df: Any, other: Any, drop: bool = True, sorted: bool = False,
                 _set_index_part, expr, meta=meta, clear_divisions=True,
                 kwargs={"column": other, "drop": drop, "sort": True}, label="set-index"))
     divisions = tuple(divisions)
-    if list(divisions) != sorted_list(divisions):
+    cats = _categories(expr._meta, other)
+    order = sorted_list(divisions) if cats is None else \
+        [cats[i] for i in sorted_list(cats.get_indexer(list(divisions)))]
+    if list(divisions) != order:
         raise ValueError(f"set_index: divisions must be sorted, got {divisions}")
     shuffled = Shuffle(expr, RangePartitioner(other, divisions), len(divisions) - 1, method)
+    # divisions are compared as values: known only where category order is value order
+    known = cats is None or list(cats) == sorted_list(cats)
     return new_collection(MapPartitions(
-        _set_index_part, shuffled, meta=meta, divisions=divisions,
+        _set_index_part, shuffled, meta=meta, divisions=divisions if known else None,
+        clear_divisions=not known,
         kwargs={"column": other, "drop": drop, "sort": True}, label="set-index"))
 
 

@@ -74,8 +74,17 @@ def test_set_index_series_and_errors():
     assert out.compute().index.tolist() == sorted((pdf.i * 2).tolist())
     with pytest.raises(KeyError, match="no column 'zz'"):
         df.set_index("zz")
-    with pytest.raises(NotImplementedError, match="categorical"):
-        dd.from_pandas(key_frame("categorical"), npartitions=2).set_index("k")
+    # a categorical key sorts by category order, as in pandas
+    cat = key_frame("categorical")
+    cat["k"] = cat.k.cat.reorder_categories(["d", "e", "b", "a", "c"])
+    out = dd.from_pandas(cat, npartitions=3).set_index("k")
+    assert not out.known_divisions  # category order is not the values' order
+    pd.testing.assert_frame_equal(out.compute(), cat.set_index("k").sort_index(kind="stable"))
+    out = dd.from_pandas(cat, npartitions=3).sort_values("k", ascending=False)
+    pd.testing.assert_frame_equal(out.compute(scheduler="processes"),
+                                  cat.sort_values("k", ascending=False, kind="stable"))
+    lexical = dd.from_pandas(key_frame("categorical"), npartitions=3).set_index("k")
+    assert lexical.known_divisions
 
 
 @pytest.mark.parametrize("kind", SORTABLE)

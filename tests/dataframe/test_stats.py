@@ -226,3 +226,34 @@ def test_column_dtypes_match_pandas():
             assert str(x._meta.dtype) == str(want.dtype)
         else:
             assert got == want or (pd.isna(got) and pd.isna(want))
+
+
+@pytest.mark.parametrize("scheduler", ["sync", "processes"])
+def test_value_counts_split_out(scheduler):
+    """value_counts(split_out=n): counts hash-shuffled by value, each partition sorted
+    by count; together pandas' counts."""
+    rng = np.random.default_rng(3)
+    pdf = pd.DataFrame({"a": rng.integers(0, 30, 200).astype(float),
+                        "s": pd.array(rng.choice(["x", "y", None], 200), dtype="str"),
+                        "o": pd.Series(np.array([True, 1, 1.0, "t", False, 0], dtype=object)[
+                            rng.integers(0, 6, 200)], dtype=object)})
+    pdf.loc[::7, "a"] = np.nan
+    df = dd.from_pandas(pdf, npartitions=4)
+    for col in ("a", "s", "o"):
+        for kw in ({}, {"dropna": False}, {"normalize": True}, {"ascending": True}):
+            got = df[col].value_counts(split_out=3, **kw)
+            assert got.npartitions == 3
+            res = got.compute(scheduler=scheduler)
+            exp = pdf[col].value_counts(**kw)
+            key = lambda i: i.map(str)  # noqa: E731 (mixed objects do not sort)
+            pd.testing.assert_series_equal(res.sort_index(key=key), exp.sort_index(key=key))
+            for part in got.partitions:  # each partition sorted by count
+                counts = part.compute(scheduler="sync").to_numpy()
+                assert (np.diff(counts) >= 0).all() if kw.get("ascending") else \
+                    (np.diff(counts) <= 0).all()
+    got = df[["a", "s"]].value_counts(split_out=2).compute(scheduler=scheduler)
+    exp = pdf[["a", "s"]].value_counts()
+    pd.testing.assert_series_equal(got.sort_index(), exp.sort_index())
+    assert df.o.nunique(split_out=3).compute(scheduler=scheduler) == pdf.o.nunique()
+    with pytest.raises(ValueError, match="split_out"):
+        df.a.value_counts(split_out=0)

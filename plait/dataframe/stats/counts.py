@@ -86,9 +86,10 @@ def value_counts(obj: Any, *args: Any, normalize: bool = False, sort: bool = Tru
     if bins is not None:
         raise NotImplementedError("value_counts(bins=...) is not supported; cut the values "
                                   "first (map_partitions(pd.cut, ...))")
-    if split_out not in (None, 1, False, True):
-        raise NotImplementedError("value_counts(split_out>1) needs a shuffle, which is not "
-                                  "available yet")
+    if isinstance(split_out, bool) or not isinstance(split_out, (int, np.integer, type(None))) \
+            or (split_out is not None and split_out < 1):
+        raise ValueError(f"value_counts(split_out={split_out!r}): pass a positive number "
+                         f"of partitions")
     meta_obj = obj._meta
     if is_frame(obj):
         meta = meta_obj.value_counts(subset=subset, normalize=normalize, sort=sort,
@@ -97,12 +98,57 @@ def value_counts(obj: Any, *args: Any, normalize: bool = False, sort: bool = Tru
         meta = meta_obj.value_counts(normalize=normalize, sort=sort, ascending=ascending,
                                      dropna=dropna)
     meta = meta.iloc[:0]
+    if split_out is not None and split_out > 1:
+        return _value_counts_shuffled(obj, int(split_out), dropna, subset, sort, ascending,
+                                      normalize, meta)
     return tree(obj, _vc_chunk, _vc_combine, _vc_aggregate, meta, split_every,
                 chunk_kwargs={"dropna": dropna, **({"subset": subset} if is_frame(obj)
                                                    else {})},
                 aggregate_kwargs={"sort": sort, "ascending": ascending,
                                   "normalize": normalize, "name": meta.name, "meta": meta},
                 label="value-counts")
+
+
+def _vc_finish(part: pd.Series, sort: bool, ascending: bool, meta: Any) -> pd.Series:
+    """The counts of one shuffled partition: every copy of a value is here, from
+    several input partitions, so add them up first."""
+    levels = list(range(part.index.nlevels))
+    if len(part):
+        # observed: a category belongs to one partition only (every input partition
+        # counts every category, zeros too, so each arrives where it hashes)
+        part = part.groupby(level=levels if len(levels) > 1 else 0, sort=False,
+                            dropna=False, observed=True).sum()
+    out = _vc_aggregate([part], sort=sort, ascending=ascending, normalize=False,
+                        name=meta.name, meta=meta)
+    if not isinstance(out.index, pd.MultiIndex) and out.index.dtype != meta.index.dtype:
+        try:  # the shuffle's concat may infer a narrower dtype (str from objects)
+            out.index = out.index.astype(meta.index.dtype)
+        except (TypeError, ValueError):
+            pass
+    return out
+
+
+def _value_counts_shuffled(obj: Any, n: int, dropna: bool, subset: Any, sort: bool,
+                           ascending: bool, normalize: bool, meta: Any) -> Any:
+    """``value_counts(split_out=n)``: per-partition counts hash-shuffled by value into
+    ``n`` partitions and added there; with ``sort`` each partition is sorted by count
+    (as in Dask, not across partitions)."""
+    from ..core import new_collection
+    from ..expr import MapPartitions
+    from ..shuffle import HashPartitioner, Shuffle
+
+    kw = {"dropna": dropna, **({"subset": subset} if is_frame(obj) else {})}
+    count_meta = meta.astype("int64") if normalize else meta
+    counts = MapPartitions(_vc_chunk, obj.expr, meta=_vc_chunk(obj._meta, **kw),
+                           kwargs=kw, clear_divisions=True, label="value-counts-chunk")
+    moved = Shuffle(counts, HashPartitioner(None), n, None)
+    out = new_collection(MapPartitions(
+        _vc_finish, moved, meta=count_meta.rename("count"), clear_divisions=True,
+        kwargs={"sort": sort, "ascending": ascending, "meta": count_meta.rename("count")},
+        label="value-counts"))
+    if normalize:
+        out = (out / out.sum()).rename("proportion")
+    return out
 
 
 # -- distinct values ----------------------------------------------------------------------
@@ -174,12 +220,20 @@ def _long_distinct(part: Any, frame: bool) -> pd.DataFrame:
     # mixed object column would let pandas' factorize merge True with 1 and pick a
     # different representative in different partitions.
     pieces = [pd.DataFrame({_COL: np.full(len(u), i, dtype="int64"),
-                            _HASH: pd.util.hash_pandas_object(u, index=False).to_numpy(),
+                            _HASH: _value_hash(u),
                             _VAL: pd.array(np.asarray(u.astype(object)), dtype=object)})
               for i, u in ((i, s.drop_duplicates()) for i, s in enumerate(series))]
     return pd.concat(pieces, ignore_index=True) if pieces else \
         pd.DataFrame({_COL: np.array([], dtype="int64"), _HASH: np.array([], dtype="uint64"),
                       _VAL: np.array([], dtype=object)})
+
+
+def _value_hash(s: pd.Series) -> np.ndarray:
+    """A hash per value that agrees with pandas' equality within one column (True, 1
+    and 1.0 in an object column hash alike)."""
+    from ..shuffle import _normalised
+
+    return pd.util.hash_pandas_object(pd.Series(_normalised(s)), index=False).to_numpy()
 
 
 def _count_distinct(part: pd.DataFrame, ncols: int, dropna: bool) -> pd.Series:
