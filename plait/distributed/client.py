@@ -120,6 +120,7 @@ class Client(GatherScatter, ClusterCalls):
         self._own_cluster = False
         self._cluster_kwargs = cluster_kwargs
         self.scheduler_address: str | None = None
+        self._scheduler_object: Any = None
         if address is None:
             pass
         elif isinstance(address, str):
@@ -128,6 +129,7 @@ class Client(GatherScatter, ClusterCalls):
             self.cluster = address
         elif hasattr(address, "address") and hasattr(address, "state"):  # a Scheduler
             self.scheduler_address = address.address
+            self._scheduler_object = address
         else:
             raise TypeError(f"Client(address) takes a scheduler address such as "
                             f"'tcp://127.0.0.1:8786', a cluster, or None for a local "
@@ -256,8 +258,10 @@ class Client(GatherScatter, ClusterCalls):
         from .security import resolve_security
 
         given = self._security_arg
-        if given is None and self.cluster is not None:
-            given = getattr(self.cluster, "security", None)
+        # A cluster or Scheduler object given as the address brings its own settings.
+        for source in (self.cluster, self._scheduler_object):
+            if given is None and source is not None:
+                given = getattr(source, "security", None)
         return resolve_security(given)
 
     def _take_over_config(self) -> None:

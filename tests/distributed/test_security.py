@@ -22,6 +22,14 @@ from plait.distributed.core import ConnectionPool, Server
 from plait.distributed.security import Security, resolve_security
 from plait.distributed.testing import run_async
 
+
+
+@pytest.fixture(autouse=True)
+def _no_ambient_secret(monkeypatch):
+    """These tests say which secret each side has: none from the environment."""
+    monkeypatch.delenv("PLAIT_SECRET", raising=False)
+
+
 # -- the Security object ------------------------------------------------------------------
 
 
@@ -453,3 +461,19 @@ def test_local_cluster_security_true_and_client_security_true():
         assert client.submit(sum, [1, 2]).result(timeout=30) == 3
     with pytest.raises(TypeError, match="cluster.security"):
         Client("tcp://127.0.0.1:1", security=True)
+
+
+@run_async
+async def test_client_of_a_scheduler_object_uses_its_security():
+    from plait.distributed import Client
+    from plait.distributed.testing import in_process_cluster
+
+    sec = Security(secret="object")
+    async with in_process_cluster(n_workers=1, protocol="tcp",
+                                  scheduler_kwargs={"security": sec}, security=sec) as (s, _):
+        async with Client(s, asynchronous=True, set_as_default=False) as client:
+            assert client.security == sec
+            assert await client.submit(sum, [4, 5]) == 9
+        with pytest.raises(AuthenticationError, match=s.address):
+            await Client(s.address, asynchronous=True, set_as_default=False,
+                         security=Security(secret="other"), timeout=5)
