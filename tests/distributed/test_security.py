@@ -428,10 +428,8 @@ def test_process_cluster_with_tls_and_a_secret():
     from plait.distributed.cluster import LocalCluster
 
     sec = Security.temporary(secret="cluster secret")
-    # nanny=False: the nanny's own listener is plain tcp:// so far, which
-    # require_encryption refuses (reported to the nanny's owner).
     with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, protocol="tls",
-                      nanny=False, memory_limit="512MB", security=sec) as cluster:
+                      memory_limit="512MB", security=sec) as cluster:
         address = cluster.scheduler_address
         assert address.startswith("tls://")
         with Client(cluster, set_as_default=False) as client:
