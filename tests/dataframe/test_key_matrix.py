@@ -59,6 +59,10 @@ def _cases(pdf, df, other, dother, kind) -> list:
          pdf.pivot_table(index="i", columns="c", values="x", aggfunc="sum", observed=False),
          "index"),
     ]
+    right = other.assign(j=other.j * 2 + 1)  # sorted, between the left's i
+    cases.append(("merge_asof-by", dd.merge_asof(df, dd.from_pandas(right, npartitions=3),
+                                                 left_on="i", right_on="j", by="k"),
+                  pd.merge_asof(pdf, right, left_on="i", right_on="j", by="k"), "rows"))
     g, gp = df.groupby("k"), pdf.groupby("k")
     cases += [
         ("groupby-split_out", g.x.sum(split_out=3), gp.x.sum(), "exact"),
@@ -103,12 +107,14 @@ def _compare(name, got, expected, how):
             pd.testing.assert_frame_equal(got, expected, obj=name)
 
 
-@pytest.mark.parametrize("scheduler", ["threads", "processes"])
+@pytest.mark.parametrize("scheduler,method", [("threads", "tasks"), ("processes", "tasks"),
+                                              ("threads", "disk")])
 @pytest.mark.parametrize("kind", KEY_KINDS)
-def test_every_operation_on_awkward_keys(kind, scheduler):
+def test_every_operation_on_awkward_keys(kind, scheduler, method):
     pdf, df, other, dother = _frames(kind)
-    cases = _cases(pdf, df, other, dother, kind)
-    results = plait.compute(*[c[1] for c in cases], scheduler=scheduler)
+    with plait.config.set({"dataframe.shuffle.method": method}):
+        cases = _cases(pdf, df, other, dother, kind)
+        results = plait.compute(*[c[1] for c in cases], scheduler=scheduler)
     for (name, _, expected, how), got in zip(cases, results):
         _compare(name, got, expected, how)
 
