@@ -31,7 +31,7 @@ from typing import Any
 from plait import config
 
 from ..comm.core import seconds
-from .monitor import MemoryMonitor, fraction, tune_allocator
+from .monitor import MemoryMonitor, fraction
 from .spill import SpillStore
 from .store import DataStore
 
@@ -97,11 +97,6 @@ class WorkerMemoryManager:
         and a target or spill fraction."""
         m = self.monitor
         m.open()
-        if self.memory_limit and m.alone_in_process():
-            # A process of its own (LocalCluster with processes, ``plait worker``): let
-            # freed memory leave the process, or the RSS would overstate what it holds.
-            # (Not done to a user's process hosting several in-process workers.)
-            tune_allocator()
         if self.memory_limit and (m.target is not None or m.spill is not None):
             store: DataStore = SpillStore(os.path.join(local_directory, "storage"),
                                           target=m.target_bytes,

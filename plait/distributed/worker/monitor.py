@@ -38,7 +38,7 @@ import time
 import weakref
 from typing import Any
 
-__all__ = ["MemoryMonitor", "trim_memory", "tune_allocator", "process_rss", "fraction"]
+__all__ = ["MemoryMonitor", "trim_memory", "process_rss", "fraction"]
 
 logger = logging.getLogger("plait.distributed.worker")
 
@@ -74,9 +74,6 @@ def process_rss(pid: int | None = None) -> int:
 
 
 _libc: Any = None
-_tuned = False
-#: glibc's mallopt parameter number for the trim threshold.
-M_TRIM_THRESHOLD = -1
 
 
 def _glibc() -> Any:
@@ -103,27 +100,6 @@ def trim_memory() -> bool:
         return False
     lib.malloc_trim(0)
     return True
-
-
-def tune_allocator(trim_threshold: int = 64 * 1024) -> bool:
-    """Make glibc return freed memory promptly (once per process; False without glibc).
-
-    By default glibc raises its mmap threshold each time a large block is freed (up to
-    32 MiB), so later large buffers (a spilled 16 MiB chunk, a fetched input) come from
-    the heap and their memory stays in the process after they are freed: the RSS stays
-    high and the worker would spill and pause for memory it no longer uses. Setting the
-    trim threshold (what ``MALLOC_TRIM_THRESHOLD_=65536`` does) turns that adjustment
-    off: large blocks are mapped and unmapped on their own, and free memory at the top
-    of the heap above 64 KiB goes back to the system.
-    """
-    global _tuned
-    if _tuned:
-        return True
-    lib = _glibc()
-    if not lib or not hasattr(lib, "mallopt"):
-        return False
-    _tuned = bool(lib.mallopt(M_TRIM_THRESHOLD, trim_threshold))
-    return _tuned
 
 
 class MemoryMonitor:
@@ -184,11 +160,6 @@ class MemoryMonitor:
         """Stop counting this worker's limit among the process's."""
         with _monitors_lock:
             _monitors.discard(self)
-
-    def alone_in_process(self) -> bool:
-        """No other worker with a memory limit lives in this process."""
-        with _monitors_lock:
-            return all(m is self for m in _monitors)
 
     def process_limit(self) -> int:
         """The limit the process RSS is judged by: the sum of the limits of the
