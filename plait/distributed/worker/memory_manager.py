@@ -82,6 +82,10 @@ class WorkerMemoryManager:
         self.compression = config.get("distributed.worker.memory.spill-compression", "auto")
         if self.compression in (False, "none", "None"):
             self.compression = None
+        if self.compression not in ("auto", "zlib", None):
+            raise ValueError(
+                f"distributed.worker.memory.spill-compression must be 'auto', 'zlib' or "
+                f"False, got {self.compression!r}")
         self.store: Any = None
         self._checking = False
         self._memory_at_check = 0

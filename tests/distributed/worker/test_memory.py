@@ -223,3 +223,16 @@ async def test_spill_files_live_in_the_local_directory_and_leave_with_it(tmp_pat
         assert directory.startswith(w.local_directory) and len(w.data.on_disk) >= 1
         assert [p.name for p in tmp_path.iterdir()] == [os.path.basename(w.local_directory)]
     assert list(tmp_path.iterdir()) == []
+
+
+def test_bad_memory_settings_are_named():
+    from plait import config
+
+    with config.set({"distributed.worker.memory.spill-compression": "lz4"}):
+        with pytest.raises(ValueError, match="spill-compression must be"):
+            Worker("inproc://nowhere", memory_limit="1GB")
+    with config.set({"distributed.worker.memory.spill": 2}):
+        with pytest.raises(ValueError, match="memory.spill must be a fraction"):
+            Worker("inproc://nowhere", memory_limit="1GB")
+    with pytest.raises(ValueError, match="interval must be positive"):
+        Worker("inproc://nowhere", memory_limit="1GB", memory_monitor_interval=0)
