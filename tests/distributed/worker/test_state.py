@@ -15,10 +15,12 @@ from plait.distributed.worker.events import (
     GatherDepFailure,
     GatherDepNetworkFailure,
     GatherDepSuccess,
+    PauseEvent,
     RefreshWhoHas,
     RejoinEvent,
     RescheduleEvent,
     Resume,
+    SchedulerLost,
     SecedeEvent,
     Send,
     StealRequest,
@@ -337,3 +339,67 @@ def test_many_tasks_release_everything():
     assert done == 200 and len(ws.data) == 200
     ws.handle(FreeKeys([("inc", i) for i in range(200)]))
     assert not ws.tasks and not ws.data and ws.data.total_nbytes == 0
+
+
+def test_paused_starts_no_task_and_no_fetch_until_resumed():
+    ws = WorkerState(nthreads=2, address=ME)
+    assert ws.handle(PauseEvent(True)) == []
+    out = ws.handle(ComputeTask("x", "spec", (0,)),
+                    ComputeTask("y", "spec", (1,), who_has={"d": [A]}, nbytes={"d": 8}))
+    assert executes(out) == [] and gathers(out) == []
+    assert ws.tasks["x"].state == "ready" and ws.tasks["d"].state == "fetch"
+    ws.validate()
+    out = ws.handle(PauseEvent(False))
+    assert executes(out) == ["x"] and gathers(out) == [(A, ["d"])]
+    ws.validate()
+
+
+def test_paused_lets_running_tasks_finish_and_seceded_ones_rejoin():
+    ws = WorkerState(nthreads=1, address=ME)
+    ws.handle(ComputeTask("x", "spec", (0,)), ComputeTask("y", "spec", (1,)))
+    ws.handle(SecedeEvent("x"))  # y takes the freed slot
+    assert ws.tasks["y"].state == "executing"
+    ws.handle(PauseEvent(True))
+    ws.handle(ComputeTask("z", "spec", (2,)))
+    out = ws.handle(ok("y"))
+    assert ws.tasks["y"].state == "memory" and executes(out) == []  # z waits
+    out = ws.handle(RejoinEvent("x"))
+    assert [type(i) for i in out if isinstance(i, Resume)] == [Resume]  # x gets its slot
+    assert ws.tasks["z"].state == "ready"
+    ws.validate()
+
+
+def test_scheduler_lost_forgets_everything_busy_work_finishes_into_nothing():
+    ws = WorkerState(nthreads=2, address=ME)
+    ws.handle(ComputeTask("done", "spec", (0,)))
+    ws.handle(ok("done", 5))
+    ws.handle(ComputeTask("running", "spec", (0,)))
+    ws.handle(ComputeTask("needs", "spec", (1,), who_has={"far": [A], "done": [ME]},
+                          nbytes={"far": 8}))
+    ws.handle(ComputeTask("queued", "spec", (2,), who_has={"gone": []}))
+    assert ws.tasks["far"].state == "flight" and ws.tasks["gone"].state == "missing"
+    out = ws.handle(SchedulerLost())
+    assert msgs(out) == []  # nothing about old keys goes to the next scheduler
+    assert set(ws.tasks) == {"running", "far"}
+    assert ws.tasks["running"].state == "cancelled" and ws.tasks["far"].state == "cancelled"
+    assert not ws.data and not ws.missing and not ws.ready and not ws.fetch_heap
+    ws.validate()
+    out = ws.handle(ok("running"), GatherDepSuccess(A, {"far": 1}, {"far": 8}))
+    assert msgs(out) == [] and ws.tasks == {} and not ws.executing
+    assert not ws.in_flight_workers and not ws.data
+    ws.validate()
+    # Work again afterwards, as a fresh worker.
+    assert executes(ws.handle(ComputeTask("running", "spec", (0,)))) == ["running"]
+    (m,) = msgs(ws.handle(ok("running", 7)))
+    assert m["op"] == "task-finished" and ws.data["running"] == 7
+
+
+def test_scheduler_lost_then_the_same_task_again_resumes_the_running_thread():
+    ws = WorkerState(nthreads=1, address=ME)
+    ws.handle(ComputeTask("x", "spec", (0,)))
+    ws.handle(SchedulerLost())
+    out = ws.handle(ComputeTask("x", "spec2", (0,)))
+    assert executes(out) == [] and ws.tasks["x"].state == "executing"
+    (m,) = msgs(ws.handle(ok("x", 3)))
+    assert m["op"] == "task-finished" and ws.data["x"] == 3
+    ws.validate()

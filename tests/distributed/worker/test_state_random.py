@@ -2,8 +2,10 @@
 
 A stand-in scheduler and peers answer the machine's instructions in a random order with
 random outcomes (successes, failures, lost peers, frees, steals, secedes, replicas,
-pushed data); the invariants (``WorkerState.validate``) must hold after every step, and
-once everything has finished and been freed, nothing may be left behind.
+pushed data, memory pauses, a lost scheduler); the invariants
+(``WorkerState.validate``) must hold after every step, and once everything has finished
+and been freed, nothing may be left behind. Odd seeds keep values in a spilling store
+with a tiny target, so that most of them live on disk.
 """
 
 from __future__ import annotations
@@ -23,14 +25,17 @@ from plait.distributed.worker.events import (
     GatherDepFailure,
     GatherDepNetworkFailure,
     GatherDepSuccess,
+    PauseEvent,
     RefreshWhoHas,
     RejoinEvent,
     Resume,
+    SchedulerLost,
     SecedeEvent,
     Send,
     StealRequest,
     UpdateData,
 )
+from plait.distributed.worker.spill import SpillStore
 from plait.distributed.worker.state import WorkerState
 
 ME = "tcp://127.0.0.1:1"
@@ -38,9 +43,10 @@ PEERS = ["tcp://127.0.0.1:2", "tcp://127.0.0.1:3", "tcp://127.0.0.1:4"]
 
 
 class Driver:
-    def __init__(self, seed: int):
+    def __init__(self, seed: int, directory: str):
         self.rng = random.Random(seed)
-        self.ws = WorkerState(nthreads=2, address=ME, resources={"R": 1},
+        data = SpillStore(directory, target=30) if seed % 2 else None
+        self.ws = WorkerState(nthreads=2, address=ME, resources={"R": 1}, data=data,
                               transfer_incoming_count_limit=2,
                               transfer_message_bytes_limit=30)
         self.running: list = []  # keys handed to threads
@@ -110,6 +116,10 @@ class Driver:
     def step(self) -> None:
         r = self.rng.random()
         ws = self.ws
+        if self.rng.random() < 0.03:
+            self.apply(PauseEvent(not ws.paused))
+        if self.rng.random() < 0.004:
+            self.apply(SchedulerLost())
         if r < 0.25:
             self.new_compute()
         elif r < 0.5:
@@ -139,6 +149,7 @@ class Driver:
             self.apply(ComputeTask(key, "spec", (0,), {}, {}))
 
     def drain(self) -> None:
+        self.apply(PauseEvent(False))
         for _ in range(10_000):
             if self.ws.missing:
                 self.apply(RefreshWhoHas({k: [PEERS[0]] for k in self.ws.missing}))
@@ -160,8 +171,8 @@ class Driver:
 
 
 @pytest.mark.parametrize("seed", range(12))
-def test_random_event_sequences_keep_invariants(seed):
-    d = Driver(seed)
+def test_random_event_sequences_keep_invariants(seed, tmp_path):
+    d = Driver(seed, str(tmp_path / "spill"))
     for _ in range(400):
         d.step()
     d.drain()
@@ -171,3 +182,5 @@ def test_random_event_sequences_keep_invariants(seed):
     assert not ws.executing and not ws.long_running and not ws.in_flight_workers
     assert ws.available_resources == {"R": 1}
     assert d.finished  # work actually got done
+    if isinstance(ws.data, SpillStore):
+        assert ws.data.spill_count > 0 and not list((tmp_path / "spill").iterdir())
