@@ -48,18 +48,22 @@ class SchedulerLink:
             timeout = seconds(config.get("distributed.comm.timeouts.connect", "30s"))
         comm = await connect(self.scheduler_address, timeout=timeout, deserialize=False,
                              security=self.security, role="worker")
-        await comm.write({
-            "op": "register-worker",
-            "address": self.address,
-            "name": self.worker_name,
-            "nthreads": self.nthreads,
-            "memory_limit": self.memory_limit,
-            "resources": self.resources,
-            "pid": self.pid,
-            "local_directory": self.local_directory,
-            "nbytes": dict(getattr(self.data, "nbytes", {})),
-        })
-        reply = await asyncio.wait_for(comm.read(), timeout)
+        try:
+            await comm.write({
+                "op": "register-worker",
+                "address": self.address,
+                "name": self.worker_name,
+                "nthreads": self.nthreads,
+                "memory_limit": self.memory_limit,
+                "resources": self.resources,
+                "pid": self.pid,
+                "local_directory": self.local_directory,
+                "nbytes": dict(getattr(self.data, "nbytes", {})),
+            })
+            reply = await asyncio.wait_for(comm.read(), timeout)
+        except BaseException:
+            comm.abort()  # no half-registered connection left open
+            raise
         if not isinstance(reply, dict) or reply.get("status") != "OK":
             comm.abort()
             text = reply.get("text") if isinstance(reply, dict) else repr(reply)
