@@ -238,6 +238,18 @@ class Worker(SchedulerLink, WorkerRPC, Server):
         self.loop = asyncio.get_running_loop()
         self._closed_event = asyncio.Event()
         self._make_local_directory()
+        try:
+            await self._start_serving()
+        except BaseException:
+            # Nothing left behind: no listener, no directory, no counted limit.
+            await self.close(report=False)
+            raise
+        self._spawn(self._heartbeat_loop())
+        self._spawn(self._missing_loop())
+        self._spawn(self.memory.monitor_loop())
+        return self
+
+    async def _start_serving(self) -> None:
         if not self._data_given:
             self.state.data = self.memory.make_store(self.local_directory)
         if self.protocol == "inproc":
@@ -253,22 +265,10 @@ class Worker(SchedulerLink, WorkerRPC, Server):
                 where = f"{self.host}{where}"  # ":0" listens where the worker does
             parse_http_address(where)  # a bad address fails here, named
             self.http = HTTPServer(self, where)
-            try:
-                self.http.start()
-            except BaseException:
-                await self.close(report=False)
-                raise
+            self.http.start()
         if self.worker_name is None:
             self.worker_name = self.address
-        try:
-            await self._register()
-        except BaseException:
-            await self.close(report=False)
-            raise
-        self._spawn(self._heartbeat_loop())
-        self._spawn(self._missing_loop())
-        self._spawn(self.memory.monitor_loop())
-        return self
+        await self._register()
 
     def __await__(self):
         return self.start().__await__()

@@ -10,7 +10,9 @@ import sys
 import textwrap
 
 import numpy as np
+import pytest
 
+from plait import config
 from plait.distributed.cluster.worker_process import WorkerProcess
 from plait.distributed.scheduler import Scheduler
 from plait.distributed.testing import async_wait_until, run_async
@@ -142,3 +144,32 @@ async def test_sigterm_removes_the_directory_and_sigkill_leaves_it_to_the_next(t
     finally:
         await s.close()
     assert os.listdir(base) == []
+
+
+@run_async
+async def test_a_worker_that_fails_to_start_leaves_no_directory(tmp_path):
+    import socket
+
+    s = await Scheduler(protocol="tcp").start()
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    try:
+        w = Worker(s.address, port=taken.getsockname()[1], local_directory=str(tmp_path),
+                   memory_limit="1GB")
+        try:
+            await w.start()
+        except OSError:
+            pass
+        else:  # a platform that allowed the shared port: nothing to check
+            await w.close()
+        assert w.status == "closed" and os.listdir(tmp_path) == []
+        # A scheduler that is not there: registration fails, the directory goes too.
+        with config.set({"distributed.comm.timeouts.connect": "0.3s"}):
+            w2 = Worker("tcp://127.0.0.1:9", local_directory=str(tmp_path))
+            with pytest.raises(OSError):
+                await w2.start()
+        assert w2.status == "closed" and os.listdir(tmp_path) == []
+    finally:
+        taken.close()
+        await s.close()
