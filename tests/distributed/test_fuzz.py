@@ -302,3 +302,15 @@ def test_fuzzing_a_real_cluster_while_it_computes(no_errors_logged, data):
         print(f"fuzz figures: {cases} cases on a live cluster, RSS growth MiB "
               f"{ {k: round(v / 2**20, 1) for k, v in growth.items()} }")
         assert max(growth.values()) < 64 * 2**20, growth
+
+
+@pytest.mark.stress
+@pytest.mark.timeout(600)  # about 2 minutes on a busy 2-core machine
+@settings(FUZZ, max_examples=20_000)
+@given(payload=st.one_of(self_closing.map(lambda p: (p, False)),
+                         half_closed.map(lambda p: (p, True))),
+       handshake=st.booleans())
+def test_stress_twenty_thousand_cases(server, no_errors_logged, payload, handshake):
+    s, port, runner = server
+    data, half = payload
+    assert ends(open_peer(port, handshake), data, half_close=half)
