@@ -30,7 +30,7 @@ from .events import (
     StealRequest,
 )
 
-__all__ = ["SchedulerLink", "MISSING_REFRESH_INTERVAL", "RECONNECT_MAX_DELAY"]
+__all__ = ["MISSING_REFRESH_INTERVAL", "RECONNECT_MAX_DELAY", "SchedulerLink"]
 
 logger = logging.getLogger("plait.distributed.worker")
 

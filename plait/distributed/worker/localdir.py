@@ -36,7 +36,7 @@ try:
 except ImportError:  # pragma: no cover - Windows: no stale-directory detection
     fcntl = None  # type: ignore[assignment]
 
-__all__ = ["LocalDirectory", "clean_stale_directories", "PREFIX", "LOCK_NAME"]
+__all__ = ["LOCK_NAME", "PREFIX", "LocalDirectory", "clean_stale_directories"]
 
 logger = logging.getLogger("plait.distributed.worker")
 

@@ -38,7 +38,7 @@ import time
 import weakref
 from typing import Any
 
-__all__ = ["MemoryMonitor", "trim_memory", "process_rss", "fraction"]
+__all__ = ["MemoryMonitor", "fraction", "process_rss", "trim_memory"]
 
 logger = logging.getLogger("plait.distributed.worker")
 

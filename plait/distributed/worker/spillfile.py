@@ -37,7 +37,7 @@ import msgpack
 
 from ..comm.serialize import Serialized, deserialize, serialize
 
-__all__ = ["write_value", "read_value", "MIN_COMPRESS_BYTES", "USEFUL_RATIO"]
+__all__ = ["MIN_COMPRESS_BYTES", "USEFUL_RATIO", "read_value", "write_value"]
 
 #: Frames smaller than this are stored as they are.
 MIN_COMPRESS_BYTES = 4096

@@ -143,7 +143,7 @@ async def test_a_paused_worker_fetches_nothing_new():
 @run_async
 async def test_metrics_report_memory_status_cpu_and_spill_totals():
     async with fake_cluster(memory_limit=100 * MB, memory_target_fraction=0.1,
-                            base=1 * MB) as (s, w, rss):
+                            base=1 * MB) as (s, w, _):
         for i in range(3):
             s.compute(w.address, i, make, 4, i)  # 12 MB of results over a 10 MB target
         await s.wait_for("task-finished", count=3)

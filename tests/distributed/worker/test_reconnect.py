@@ -73,7 +73,7 @@ async def test_tasks_running_when_the_scheduler_goes_finish_into_nothing():
     # The new stream works and nothing about the old keys was sent on it.
     s.messages.clear()
     s.compute(w.address, "again", inc, 41)
-    (done,) = await s.wait_for("task-finished", key="again")
+    await s.wait_for("task-finished", key="again")
     assert w.data["again"] == 42
     assert {m["op"] for m in s.messages} == {"task-finished"}
     w.state.validate()
