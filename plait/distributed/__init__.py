@@ -18,7 +18,7 @@ from .as_completed import as_completed, wait
 from .client import Client, fire_and_forget
 from .coordination import Event, Lock, Queue, Semaphore, Variable
 from .future import Future, FutureCancelledError
-from .progress import progress
+from .progress import futures_of, progress
 from .worker_client import default_client, get_client, worker_client
 
 __all__ = [
@@ -26,16 +26,20 @@ __all__ = [
     "Event",
     "Future",
     "FutureCancelledError",
+    "KilledWorker",
     "LocalCluster",
     "Lock",
+    "Nanny",
     "Queue",
     "Scheduler",
+    "Security",
     "Semaphore",
     "Variable",
     "Worker",
     "as_completed",
     "default_client",
     "fire_and_forget",
+    "futures_of",
     "get_client",
     "get_worker",
     "progress",
@@ -47,7 +51,10 @@ __all__ = [
 
 # The server side is imported on first use: a client-only program never loads it.
 _LAZY = {
+    "KilledWorker": ("plait.distributed.scheduler.errors", "KilledWorker"),
     "LocalCluster": ("plait.distributed.cluster", "LocalCluster"),
+    "Nanny": ("plait.distributed.nanny", "Nanny"),
+    "Security": ("plait.distributed.security", "Security"),
     "Scheduler": ("plait.distributed.scheduler", "Scheduler"),
     "Worker": ("plait.distributed.worker", "Worker"),
     "get_worker": ("plait.distributed.worker", "get_worker"),

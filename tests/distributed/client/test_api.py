@@ -7,10 +7,10 @@ import inspect
 import plait.distributed as pd
 
 EXPECTED = {
-    "Client", "Event", "Future", "FutureCancelledError", "LocalCluster", "Lock", "Queue",
-    "Scheduler", "Semaphore", "Variable", "Worker", "as_completed", "default_client",
-    "fire_and_forget", "get_client", "get_worker", "progress", "rejoin", "secede", "wait",
-    "worker_client",
+    "Client", "Event", "Future", "FutureCancelledError", "KilledWorker", "LocalCluster",
+    "Lock", "Nanny", "Queue", "Scheduler", "Security", "Semaphore", "Variable", "Worker",
+    "as_completed", "default_client", "fire_and_forget", "futures_of", "get_client",
+    "get_worker", "progress", "rejoin", "secede", "wait", "worker_client",
 }
 
 
