@@ -37,6 +37,8 @@ Worker -> scheduler (rpc, then the same comm becomes the worker's stream)
 Worker -> scheduler stream
 --------------------------
 ``task-finished``    key, nbytes, type (str), startstops [(action, start, stop)], thread
+                     (actions: "disk-read" inputs loaded from spill files, "compute",
+                     "disk-write" storing the result spilled values)
 ``task-erred``       key, exception (Serialize), traceback (Serialize or None),
                      exception_text, traceback_text, startstops
 ``missing-data``     key, errant_worker (a dependency could not be fetched from it)

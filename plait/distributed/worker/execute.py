@@ -117,8 +117,13 @@ def failure_event(key: Hashable, exc: BaseException, startstops: list) -> Execut
 
 
 def run_task(worker: Any, key: Hashable, run_spec: Any, data: Mapping) -> StateMachineEvent:
-    """Run the task ``key`` on this thread; its inputs are read from ``data``."""
+    """Run the task ``key`` on this thread; its inputs are read from ``data``.
+
+    ``startstops`` of the outcome: ``("disk-read", start, stop)`` when inputs had to be
+    loaded from spill files, then ``("compute", start, stop)``.
+    """
     start = time.time()
+    startstops: list = []
     try:
         node = deserialize(run_spec, key) if isinstance(run_spec, (Serialized, Serialize)) \
             else run_spec
@@ -128,8 +133,20 @@ def run_task(worker: Any, key: Hashable, run_spec: Any, data: Mapping) -> StateM
                 "node (Task, Data or Alias)"
             )
         deps = node.dependencies
+        load = getattr(data, "load", None)
         try:
-            inputs = {dep: data[dep] for dep in deps}
+            if load is None:
+                inputs = {dep: data[dep] for dep in deps}
+            else:  # a spilling store: say when inputs came from disk
+                inputs = {}
+                from_disk = False
+                for dep in deps:
+                    inputs[dep], was_on_disk = load(dep)
+                    from_disk = from_disk or was_on_disk
+                if from_disk:
+                    loaded = time.time()
+                    startstops.append(("disk-read", start, loaded))
+                    start = loaded
         except KeyError as missing:
             raise RuntimeError(
                 f"input {missing.args[0]!r} of task {key!r} is not on worker "
@@ -144,10 +161,10 @@ def run_task(worker: Any, key: Hashable, run_spec: Any, data: Mapping) -> StateM
     except Reschedule:
         return RescheduleEvent(key)
     except BaseException as exc:  # SystemExit in a task fails the task, not the thread
-        return failure_event(key, exc, [("compute", start, time.time())])
+        return failure_event(key, exc, [*startstops, ("compute", start, time.time())])
     finally:
         local.worker = local.key = None
         local.seceded = False
     stop = time.time()
     return ExecuteSuccess(key, value, sizeof(value), type(value).__name__,
-                          [("compute", start, stop)], threading.get_ident())
+                          [*startstops, ("compute", start, stop)], threading.get_ident())

@@ -100,6 +100,8 @@ class SpillStore(DataStore):
         self.unspill_count = 0
         self.unspilled_bytes = 0
         self.spill_time = 0.0
+        # (start, stop) of the writes the last put caused, for the task stream.
+        self.last_put_spill: tuple[float, float] | None = None
         self._disk_error_logged = False
         self._closed = False
 
@@ -129,6 +131,9 @@ class SpillStore(DataStore):
         if nbytes is None:
             nbytes = sizeof(value)
         with self._lock:
+            self.last_put_spill = None
+            spills = self.spill_count
+            start = time.time()
             if key in self.nbytes:
                 self._remove(key)
             self.nbytes[key] = nbytes
@@ -143,6 +148,15 @@ class SpillStore(DataStore):
                 while self.memory_nbytes > target and self._fast:
                     if self.evict() is None:
                         break
+            if self.spill_count != spills:
+                self.last_put_spill = (start, time.time())
+
+    def load(self, key: Hashable) -> tuple[Any, bool]:
+        """``(value, True)`` when the value had to be read from disk, else
+        ``(value, False)``."""
+        with self._lock:
+            on_disk = key in self._slow
+            return self[key], on_disk
 
     def __getitem__(self, key: Hashable) -> Any:
         with self._lock:

@@ -485,6 +485,9 @@ class WorkerState:
         ts.type = ev.type
         ts.startstops = ev.startstops
         self._put_in_memory(ts, ev.value, ev.nbytes, out)
+        spilled = getattr(self.data, "last_put_spill", None)
+        if spilled is not None:  # storing the result wrote values to disk
+            ev.startstops.append(("disk-write", *spilled))
         ts.reported = True
         out.append(Send({"op": "task-finished", "key": ts.key, "nbytes": ev.nbytes,
                          "type": ev.type, "startstops": ev.startstops,

@@ -236,3 +236,22 @@ def test_bad_memory_settings_are_named():
             Worker("inproc://nowhere", memory_limit="1GB")
     with pytest.raises(ValueError, match="interval must be positive"):
         Worker("inproc://nowhere", memory_limit="1GB", memory_monitor_interval=0)
+
+
+@run_async
+async def test_task_stream_shows_disk_reads_and_writes():
+    # target 5% of 100 MB: every 4 MB result pushes older ones to disk.
+    async with fake_cluster(memory_limit=100 * MB, memory_target_fraction=0.05) as (s, w, _):
+        for i in range(3):
+            s.compute(w.address, ("x", i), make, 4, i)
+        done = await s.wait_for("task-finished", count=3)
+        actions = [[a for a, *_ in m["startstops"]] for m in done]
+        assert actions[0] == ["compute"]
+        assert actions[2] == ["compute", "disk-write"]  # storing it spilled x1
+        assert ("x", 0) in w.data.on_disk
+        s.compute(w.address, "total", np.sum, Ref(("x", 0)), who_has={("x", 0): [w.address]})
+        (m,) = await s.wait_for("task-finished", key="total")
+        (read, compute) = m["startstops"][:2]
+        assert read[0] == "disk-read" and compute[0] == "compute"
+        assert read[1] <= read[2] <= compute[1] <= compute[2]
+        assert w.data["total"] == 0
