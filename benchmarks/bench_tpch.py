@@ -403,21 +403,26 @@ def _spawn(library: str, name: str, root: str, timeout: float) -> dict:
 def table(records: list) -> str:
     """Median seconds per (query, library) and plait's time over each peer's."""
     runs: dict = {}
+    peaks: dict = {}
     for r in records:
         if "error" not in r and r.get("seconds") is not None:
             runs.setdefault((r["name"], r["library"]), []).append(r["seconds"])
+            peaks.setdefault((r["name"], r["library"]), []).append(r.get("peak_mib") or 0)
     med = {k: statistics.median(v) for k, v in runs.items()}
+    peak = {k: statistics.median(v) for k, v in peaks.items()}
     peers = [lib for lib in LIBRARIES if lib != "plait"]
     head = "| query | " + " | ".join(LIBRARIES) + " | " + \
-        " | ".join(f"plait/{p}" for p in peers) + " |"
+        " | ".join(f"plait/{p}" for p in peers) + " | peak MiB plait / dask |"
     lines = ["seconds (median of the runs) and plait's time over each peer's", head,
-             "|" + " --- |" * (len(LIBRARIES) + len(peers) + 1)]
+             "|" + " --- |" * (len(LIBRARIES) + len(peers) + 2)]
     names = list(dict.fromkeys(r["name"] for r in records))
     for n in names:
         cells = [f"{med[(n, lib)]:.2f}" if (n, lib) in med else "-" for lib in LIBRARIES]
         mine = med.get((n, "plait"))
         cells += [f"{mine / med[(n, p)]:.2f}" if mine and (n, p) in med else "-"
                   for p in peers]
+        cells.append(" / ".join(f"{peak[(n, lib)]:.0f}" if (n, lib) in peak else "-"
+                                for lib in ("plait", "dask")))
         lines.append(f"| {n} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -434,7 +439,12 @@ def main(argv: list | None = None) -> int:
     parser.add_argument("--output", default=DEFAULT_OUTPUT,
                         help="JSON lines file, rewritten each run ('-': none)")
     parser.add_argument("--child", choices=LIBRARIES, help=argparse.SUPPRESS)
+    parser.add_argument("--table", metavar="JSONL", help="only print the table of a saved run")
     args = parser.parse_args(argv)
+    if args.table:
+        with open(args.table) as f:
+            print(table([json.loads(line) for line in f if line.strip()]))
+        return 0
     if args.child:
         print(json.dumps(run_child(args.child, args.only[0], args.root)), flush=True)
         return 0
