@@ -313,6 +313,23 @@ class Worker(SchedulerLink, WorkerRPC, Server):
                     pass
             return
         self.status = "closing"
+        try:
+            await self._close(timeout, report)
+        finally:
+            # Whatever failed or was cancelled above, the worker ends closed, its
+            # directory gone and its waiters woken (or a process would wait forever).
+            self.status = "closed"
+            self.memory.close()
+            if self._directory is not None:
+                try:
+                    sys.path.remove(self.local_directory)
+                except ValueError:
+                    pass
+                self._directory.close()
+            if self._closed_event is not None:
+                self._closed_event.set()
+
+    async def _close(self, timeout: float, report: bool) -> None:
         current = asyncio.current_task()
         for task in list(self._background):
             if task is not current:
@@ -357,15 +374,6 @@ class Worker(SchedulerLink, WorkerRPC, Server):
         # Do not block the loop on running tasks: threads are daemons.
         await asyncio.get_running_loop().run_in_executor(
             None, self._pool.shutdown, min(timeout, 0.5))
-        self.memory.close()
-        if self._directory is not None:
-            try:
-                sys.path.remove(self.local_directory)
-            except ValueError:
-                pass
-            self._directory.close()
-        if self._closed_event is not None:
-            self._closed_event.set()
 
     async def finished(self) -> None:
         """Wait until the worker has closed."""

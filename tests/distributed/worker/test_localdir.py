@@ -173,3 +173,19 @@ async def test_a_worker_that_fails_to_start_leaves_no_directory(tmp_path):
     finally:
         taken.close()
         await s.close()
+
+
+@run_async
+async def test_a_close_that_fails_halfway_still_ends_closed_and_clean(tmp_path):
+    s = await Scheduler(protocol="inproc").start()
+    w = await Worker(s.address, local_directory=str(tmp_path)).start()
+
+    async def broken() -> None:
+        raise RuntimeError("peer pool would not close")
+
+    w.peers.close = broken
+    with pytest.raises(RuntimeError, match="would not close"):
+        await w.close()
+    await w.finished()  # does not wait forever
+    assert w.status == "closed" and os.listdir(tmp_path) == []
+    await s.close()
