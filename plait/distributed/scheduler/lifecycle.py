@@ -138,8 +138,8 @@ class WorkerLifecycle:
             self.send_all(state.remove_worker(address, stimulus_id="retire-workers",
                                               safe=True))
             if not close_workers:
-                if bs is not None:
-                    bs.abort()
+                # Whoever asked closes it (LocalCluster.scale does, through the nanny);
+                # closing its stream here would only make it register again.
                 continue
             if bs is not None:
                 try:

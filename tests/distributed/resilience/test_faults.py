@@ -66,11 +66,11 @@ def test_task_allocating_past_the_limit_fails_with_killed_worker_cluster_stays_u
 
 def test_stopped_worker_is_removed_after_worker_ttl_and_its_data_recomputed():
     with LocalCluster(n_workers=2, threads_per_worker=1, memory_limit=None,
-                      scheduler_kwargs={"worker_ttl": 2.0}) as cluster, \
+                      scheduler_kwargs={"worker_ttl": 3.0}) as cluster, \
             Client(cluster) as client:
         state = cluster.scheduler.state
         a, b = list(state.workers)
-        assert cluster.scheduler.heartbeat_interval == pytest.approx(0.4)
+        assert cluster.scheduler.heartbeat_interval == pytest.approx(0.6)
         x = client.submit(inc, 1, workers=[a], allow_other_workers=True, key="x-ttl")
         assert x.result(timeout=30) == 2
         assert client.who_has([x])[x.key] == [a]
