@@ -8,6 +8,10 @@
   type allows it): every partition of the other side joins the whole small side;
   ``inner`` and ``leftsemi`` can broadcast either side, ``left`` the right side,
   ``right`` the left side;
+- **ranges**: both sides joined on one numeric or datetime column whose range per
+  partition is known from Parquet statistics: each partition meets only the partitions
+  of the other side that overlap it (:mod:`plait.dataframe.merge_ranges`; not for
+  ``outer``);
 - **hash**: otherwise both sides are hash-shuffled on their keys into the same number
   of partitions (equal keys meet, see :mod:`plait.dataframe.shuffle`), then joined
   partition by partition.
@@ -205,6 +209,14 @@ def merge(left: Any, right: Any, how: str = "inner", on: Any = None, left_on: An
         if small_left and how in ("inner", "right"):
             return new_collection(Merge(_single(le), re_, *args.values(), False))
 
+    if npartitions is None:
+        # both sides' key ranges known (Parquet statistics): join overlapping
+        # partitions, nothing moves
+        from .merge_ranges import range_merge
+
+        ranged = range_merge(le, re_, args)
+        if ranged is not None:
+            return new_collection(ranged)
     n = npartitions or max(le.npartitions, re_.npartitions)
     ls = Shuffle(le, HashPartitioner(left_on), n, method)
     rs = Shuffle(re_, HashPartitioner(right_on), n, method)

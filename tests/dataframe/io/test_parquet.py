@@ -255,3 +255,23 @@ def test_append_refuses_overlapping_index(tmp_path):
     early.to_parquet(tmp_path / "o", append=True, ignore_divisions=True)
     got = dd.read_parquet(tmp_path / "o").compute().sort_index()
     _eq(got, pdf)
+
+
+def test_pushed_filter_keeps_the_row_labels(tmp_path):
+    """A filter moved into the read (row groups skipped, rows dropped) leaves the labels
+    a filter after the read would, so the result still aligns with the whole frame."""
+    pdf = pd.DataFrame({"t": np.arange(60), "x": np.arange(60.0) * 1.5,
+                        "s": np.array(["a", "b", "c"])[np.arange(60) % 3]})
+    pdf.iloc[:30].to_parquet(tmp_path / "0.parquet", index=False, row_group_size=10)
+    pdf.iloc[30:].to_parquet(tmp_path / "1.parquet", index=False, row_group_size=10)
+    whole = pd.concat([pdf.iloc[:30], pdf.iloc[30:].reset_index(drop=True)])  # per file
+    df = dd.read_parquet(str(tmp_path))
+    for cond, pcond in (
+            (lambda d: d.t >= 15, lambda p: p.t >= 15),
+            (lambda d: (d.t >= 42) & (d.s == "b"), lambda p: (p.t >= 42) & (p.s == "b")),
+            (lambda d: d.s != "a", lambda p: p.s != "a")):
+        out = df[cond(df)].assign(y=df.x * 2, z=df.t)
+        assert "filters=" in out.optimize().expr.tree_repr()
+        sub = whole[pcond(whole)]
+        expected = sub.assign(y=sub.x * 2, z=sub.t)
+        pd.testing.assert_frame_equal(out.compute(), expected)

@@ -110,6 +110,7 @@ class ParquetReader:
         fields = [f for f in self.file_columns
                   if f in used or back.get(f) in used or self.renames.get(f) in used]
         table = None
+        positions = None
         if piece.stats is None or may_match(piece.stats, partition, dnf):
             with piece.fs.open(piece.path, "rb") as f:
                 pf = pq.ParquetFile(f)
@@ -121,11 +122,17 @@ class ParquetReader:
                     table = pf.read_row_groups(keep, columns=fields)
                 else:
                     table = pf.schema_arrow.empty_table().select(fields)
-        return self.frame(table, fields, partition, dnf, want)
+                if len(keep) < len(groups):
+                    positions = _row_positions(pf.metadata, list(groups), keep)
+        return self.frame(table, fields, partition, dnf, want, positions)
 
     def frame(self, table: Any, fields: list, partition: dict, dnf: list | None,
-              want: list) -> pd.DataFrame:
-        """The partition from an arrow ``table`` (None: nothing matched)."""
+              want: list, positions: Any = None) -> pd.DataFrame:
+        """The partition from an arrow ``table`` (None: nothing matched). Without an
+        index column the rows are numbered by their place in the whole piece
+        (``positions``, when row groups were skipped), so that a filter pushed into
+        the read leaves the labels a filter after it would: ``df[df.x > 0]`` then
+        aligns with ``df`` as in pandas."""
         if table is None:
             return self.meta[want].copy()
         df = _without_index_metadata(table).to_pandas()
@@ -133,15 +140,29 @@ class ParquetReader:
         for key, dtype in self.categories.items():
             value = partition.get(key)
             df[key] = pd.Categorical([value] * n, dtype=dtype)
+        if not self.index_fields:
+            df.index = pd.RangeIndex(n) if positions is None else pd.Index(positions)
         if dnf:
             df = df[rows_matching(df.rename(columns=self.renames), dnf).to_numpy()]
         if self.index_fields:
             df = df.set_index(self.index_fields)
             df.index.names = self.index_names
-        else:
-            df = df.reset_index(drop=True)
         df = df.rename(columns=self.renames)
         return df[want]
+
+
+def _row_positions(md: Any, groups: list, keep: list) -> Any:
+    """The row numbers, within the row groups ``groups``, of the rows of ``keep``."""
+    import numpy as np
+
+    kept = set(keep)
+    out, start = [], 0
+    for g in groups:
+        rows = md.row_group(g).num_rows
+        if g in kept:
+            out.append(np.arange(start, start + rows, dtype="int64"))
+        start += rows
+    return np.concatenate(out) if out else np.zeros(0, dtype="int64")
 
 
 # -- planning -------------------------------------------------------------------------------
