@@ -158,8 +158,8 @@ class RangeMerge(Expr):
                 self.suffixes, self.indicator)
 
     def _compute_meta(self) -> Any:
-        from .meta import make_meta
         from .merge import merge_parts
+        from .meta import make_meta
 
         return make_meta(merge_parts(self.left._meta, self.right._meta, *self._args()))
 

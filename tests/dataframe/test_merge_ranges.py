@@ -92,7 +92,7 @@ def test_no_range_plan_where_ranges_do_not_hold(tmp_path, tables):
 
 
 def test_shuffled_files_fall_back_to_the_hash_join(tmp_path, tables):
-    orders, opath, lines, lpath = tables
+    orders, opath, lines, _ = tables
     mixed = lines.sample(frac=1, random_state=0)  # every file spans every key
     mpath = _write(tmp_path / "mixed", mixed, 5)
     out = dd.read_parquet(opath).merge(dd.read_parquet(mpath), left_on="ok", right_on="lk")

@@ -245,7 +245,7 @@ def test_value_counts_split_out(scheduler):
             assert got.npartitions == 3
             res = got.compute(scheduler=scheduler)
             exp = pdf[col].value_counts(**kw)
-            key = lambda i: i.map(str)  # noqa: E731 (mixed objects do not sort)
+            key = lambda i: i.map(str)
             pd.testing.assert_series_equal(res.sort_index(key=key), exp.sort_index(key=key))
             for part in got.partitions:  # each partition sorted by count
                 counts = part.compute(scheduler="sync").to_numpy()
