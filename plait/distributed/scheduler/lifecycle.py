@@ -40,11 +40,10 @@ class WorkerLifecycle:
         """The nanny at ``nanny`` watches (and restarts) the worker at ``worker``."""
         if not worker or not nanny:
             return error_message(ValueError("register-nanny needs worker= and nanny="))
-        self.nannies[worker] = nanny
         ws = self.state.workers.get(worker)
-        if ws is not None:
+        if ws is not None:  # a worker already gone is not remembered
             ws.nanny = nanny
-        return {"status": "OK"}
+        return {"status": "OK", "known": ws is not None}
 
     def worker_died(self, comm: Any = None, address: str | None = None,
                     reason: str = "exit", detail: str = "", **_: Any) -> dict:
@@ -65,7 +64,6 @@ class WorkerLifecycle:
             if bs is not None:
                 bs.abort()
             self.death_reports.pop(address, None)
-            self.nannies.pop(address, None)
             self.send_all(self.state.remove_worker(address, stimulus_id="worker-died",
                                                    reason=str(reason), detail=str(detail)))
         return {"status": "OK"}
@@ -134,7 +132,6 @@ class WorkerLifecycle:
             # Its stream leaves the table first, so its closing is not taken for a
             # death; a nanny reports nothing for a worker that exits with code 0.
             bs = self.worker_streams.pop(address, None)
-            self.nannies.pop(address, None)
             self.send_all(state.remove_worker(address, stimulus_id="retire-workers",
                                               safe=True))
             if not close_workers:

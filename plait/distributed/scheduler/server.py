@@ -124,7 +124,6 @@ class Scheduler(WorkerLifecycle, SchedulerRPC, Server):
         self._death_events: dict[str, asyncio.Event] = {}
         self.death_report_timeout = 1.0
         self.expected_exits: set[str] = set()
-        self.nannies: dict[str, str] = {}
         self.steal_interval = steal_interval
         # Worker streams write once per event-loop tick (no added delay): a worker
         # holds only about nthreads + 1 root tasks, so every millisecond a
@@ -326,8 +325,6 @@ class Scheduler(WorkerLifecycle, SchedulerRPC, Server):
                 nbytes=nbytes, **extra)
         except ValueError as exc:
             return error_message(exc)
-        if address in self.nannies:
-            self.state.workers[address].nanny = self.nannies[address]
         # Messages for the new worker wait in the BatchedSend until the reply is out.
         bs = BatchedSend(interval=self.worker_stream_interval, name=f"scheduler->{address}")
         self.worker_streams[address] = bs
@@ -379,7 +376,6 @@ class Scheduler(WorkerLifecycle, SchedulerRPC, Server):
         reason, detail = self.death_reports.pop(address, (
             "connection",
             "its connection to the scheduler closed (process gone or network lost)"))
-        self.nannies.pop(address, None)
         self.send_all(self.state.remove_worker(address, stimulus_id="worker-stream-closed",
                                                reason=reason, detail=detail))
 
@@ -392,7 +388,6 @@ class Scheduler(WorkerLifecycle, SchedulerRPC, Server):
     def unregister_worker(self, comm: Any = None, address: str | None = None, **_: Any) -> dict:
         """A worker leaving cleanly: what it was running goes elsewhere."""
         bs = self.worker_streams.pop(address, None)
-        self.nannies.pop(address, None)
         self.expected_exits.discard(address)
         self.send_all(self.state.remove_worker(address, stimulus_id="unregister", safe=True))
         if bs is not None:
@@ -492,7 +487,6 @@ class Scheduler(WorkerLifecycle, SchedulerRPC, Server):
                 bs = self.worker_streams.pop(address, None)
                 if bs is not None:
                     bs.abort()
-                self.nannies.pop(address, None)
                 self.send_all(self.state.remove_worker(
                     address, stimulus_id="worker-ttl", reason="heartbeat",
                     detail=f"no heartbeat for {silent:.1f} s (worker-ttl {ttl:g} s)"))
