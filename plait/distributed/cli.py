@@ -154,8 +154,11 @@ def scheduler(host: str, port: int, dashboard_address: str, **security_kw: Any) 
     async def main() -> int:
         stop = asyncio.Event()
         _stop_on_signals(asyncio.get_running_loop(), stop)
+        # A certificate given on the command line means TLS, even without
+        # --require-encryption.
+        tls = bool(security) and getattr(security, "tls_scheduler_cert", None) is not None
         sched = Scheduler(host=host, port=port, dashboard_address=dashboard,
-                          security=security)
+                          security=security, protocol="tls" if tls else None)
         try:
             await sched.start()
         except (OSError, ValueError) as exc:

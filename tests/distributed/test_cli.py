@@ -218,3 +218,33 @@ def test_secret_from_the_environment_and_exposure_needs_insecure():
         assert any("--insecure" in line for line in exposed.lines), exposed.lines
     finally:
         exposed.kill()
+
+
+def test_tls_files_on_the_command_line(tmp_path):
+    # Certificates given as files: the scheduler listens on tls://, a nannied worker
+    # joins over tls://, a client with the CA and a certificate computes.
+    from plait.distributed.security import Security
+
+    sec = Security.temporary()
+    files = {}
+    for name in ("tls_ca_file", "tls_scheduler_cert", "tls_scheduler_key"):
+        path = tmp_path / f"{name}.pem"
+        path.write_text(getattr(sec, name))
+        os.chmod(path, 0o600)
+        files[name] = str(path)
+    tls = ["--tls-ca-file", files["tls_ca_file"], "--tls-cert", files["tls_scheduler_cert"],
+           "--tls-key", files["tls_scheduler_key"]]
+    sched = Proc("scheduler", "--port", "0", "--dashboard-address", "none", *tls)
+    worker = None
+    try:
+        address = sched.wait_for_line(r"plait scheduler at: (\S+)").group(1)
+        assert address.startswith("tls://127.0.0.1:")
+        worker = Proc("worker", address, "--nthreads", "1", *tls)
+        m = worker.wait_for_line(r"plait worker at: (\S+) \(pid \d+, nanny (\S+),")
+        assert m.group(1).startswith("tls://") and m.group(2).startswith("tls://")
+        with Client(address, timeout=10, security=sec, set_as_default=False) as c:
+            assert c.submit(inc, 1).result(timeout=20) == 2
+    finally:
+        if worker is not None:
+            worker.kill()
+        sched.kill()
