@@ -247,19 +247,22 @@ async def run_worker(scheduler_address: str, worker_kwargs: dict,
         kwargs["security"] = security
     worker = Worker(scheduler_address, **kwargs)
     await worker.start()
-    if on_ready is not None:
-        on_ready(worker)
     loop = asyncio.get_running_loop()
 
     def stop() -> None:
         asyncio.ensure_future(worker.close())
 
+    # Handlers first, then the ready line: a SIGTERM sent as soon as the parent reads
+    # it closes the worker cleanly (exit 0) rather than killing it (which a nanny
+    # would take for a death and answer with a restart).
     for sig in (signal.SIGTERM, signal.SIGINT):
         if signal.getsignal(sig) is not signal.SIG_IGN:
             try:
                 loop.add_signal_handler(sig, stop)
             except (NotImplementedError, RuntimeError, ValueError):
                 pass
+    if on_ready is not None:
+        on_ready(worker)
 
     async def watch_parent() -> None:
         while worker.status == "running":
