@@ -1,6 +1,8 @@
 """Workers coming and going on purpose or by accident: nannies, deaths, restart, retire.
 
-A mixin of :class:`.server.Scheduler` with the rpc handlers
+A mixin of :class:`.server.Scheduler`: removing workers whose stream closed (waiting a
+moment for their nanny's reason) or whose heartbeats stopped (``worker-ttl``), and the
+rpc handlers
 
 - ``register-nanny`` (a nanny says which worker it watches, so ``restart`` can reach it
   and a death can wait for its report),
@@ -67,6 +69,51 @@ class WorkerLifecycle:
             self.send_all(self.state.remove_worker(address, stimulus_id="worker-died",
                                                    reason=str(reason), detail=str(detail)))
         return {"status": "OK"}
+
+    # -- deaths ----------------------------------------------------------------------------
+    async def _worker_gone(self, address: str) -> None:
+        """The worker's stream closed without ``unregister``: remove it, with the
+        reason its nanny reports when it has one (waiting a moment for that report, so
+        that a ``KilledWorker`` can say why the worker died)."""
+        ws = self.state.workers.get(address)
+        if ws is None:
+            return
+        if address in self.expected_exits:
+            self.expected_exits.discard(address)
+            self.send_all(self.state.remove_worker(address, stimulus_id="worker-closed",
+                                                   safe=True))
+            return
+        if ws.nanny is not None and address not in self.death_reports:
+            # No new tasks while we wait; what it was running is placed again below.
+            self.send_all(self.state.set_worker_status(address, "closing"))
+            event = self._death_events.setdefault(address, asyncio.Event())
+            try:
+                await asyncio.wait_for(event.wait(), self.death_report_timeout)
+            except TimeoutError:
+                pass
+            finally:
+                self._death_events.pop(address, None)
+        reason, detail = self.death_reports.pop(address, (
+            "connection",
+            "its connection to the scheduler closed (process gone or network lost)"))
+        self.send_all(self.state.remove_worker(address, stimulus_id="worker-stream-closed",
+                                               reason=reason, detail=detail))
+
+    async def _ttl_loop(self) -> None:
+        ttl = self.worker_ttl
+        while True:
+            await asyncio.sleep(min(ttl / 4, 10.0))
+            now = time.time()
+            for address in self.state.stale_workers(now, ttl):
+                silent = now - self.state.workers[address].last_seen
+                logger.warning("removing worker %s: no heartbeat for %.1f s (worker-ttl "
+                               "is %s s)", address, silent, ttl)
+                bs = self.worker_streams.pop(address, None)
+                if bs is not None:
+                    bs.abort()
+                self.send_all(self.state.remove_worker(
+                    address, stimulus_id="worker-ttl", reason="heartbeat",
+                    detail=f"no heartbeat for {silent:.1f} s (worker-ttl {ttl:g} s)"))
 
     # -- restart -------------------------------------------------------------------------
     async def restart(self, comm: Any = None, timeout: float | None = None,

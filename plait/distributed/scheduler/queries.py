@@ -61,4 +61,6 @@ class Queries:
             "n_clients": len(self.clients),
             "queued": len(self.queue),
             "total_nthreads": self.total_nthreads,
+            # workers lost, tasks rescheduled and recomputed, KilledWorker errors
+            "loss_counts": dict(self.loss_counts),
         }

@@ -351,34 +351,6 @@ class Scheduler(WorkerLifecycle, SchedulerRPC, Server):
                 if self.status == "running":
                     await self._worker_gone(address)
 
-    async def _worker_gone(self, address: str) -> None:
-        """The worker's stream closed without ``unregister``: remove it, with the
-        reason its nanny reports when it has one (waiting a moment for that report, so
-        that a ``KilledWorker`` can say why the worker died)."""
-        ws = self.state.workers.get(address)
-        if ws is None:
-            return
-        if address in self.expected_exits:
-            self.expected_exits.discard(address)
-            self.send_all(self.state.remove_worker(address, stimulus_id="worker-closed",
-                                                   safe=True))
-            return
-        if ws.nanny is not None and address not in self.death_reports:
-            # No new tasks while we wait; what it was running is placed again below.
-            self.send_all(self.state.set_worker_status(address, "closing"))
-            event = self._death_events.setdefault(address, asyncio.Event())
-            try:
-                await asyncio.wait_for(event.wait(), self.death_report_timeout)
-            except TimeoutError:
-                pass
-            finally:
-                self._death_events.pop(address, None)
-        reason, detail = self.death_reports.pop(address, (
-            "connection",
-            "its connection to the scheduler closed (process gone or network lost)"))
-        self.send_all(self.state.remove_worker(address, stimulus_id="worker-stream-closed",
-                                               reason=reason, detail=detail))
-
     def heartbeat_worker(self, comm: Any = None, address: str | None = None,
                          metrics: dict | None = None, **_: Any) -> dict:
         known = self.state.heartbeat_worker(address, metrics)
@@ -474,19 +446,3 @@ class Scheduler(WorkerLifecycle, SchedulerRPC, Server):
                     self.send_all(self.state.balance())
                 except Exception:
                     logger.exception("work stealing failed")
-
-    async def _ttl_loop(self) -> None:
-        ttl = self.worker_ttl
-        while True:
-            await asyncio.sleep(min(ttl / 4, 10.0))
-            now = time.time()
-            for address in self.state.stale_workers(now, ttl):
-                silent = now - self.state.workers[address].last_seen
-                logger.warning("removing worker %s: no heartbeat for %.1f s (worker-ttl "
-                               "is %s s)", address, silent, ttl)
-                bs = self.worker_streams.pop(address, None)
-                if bs is not None:
-                    bs.abort()
-                self.send_all(self.state.remove_worker(
-                    address, stimulus_id="worker-ttl", reason="heartbeat",
-                    detail=f"no heartbeat for {silent:.1f} s (worker-ttl {ttl:g} s)"))
