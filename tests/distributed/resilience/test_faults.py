@@ -36,6 +36,14 @@ def local_directory(dask_worker=None):
     return dask_worker.local_directory
 
 
+def leave_a_file(dask_worker=None):
+    # stands for a spill file: whatever a worker leaves in its directory goes with it
+    path = os.path.join(dask_worker.local_directory, "spilled-value.bin")
+    with open(path, "wb") as f:
+        f.write(b"x" * 4096)
+    return path
+
+
 def worker_of(cluster, address):
     return next(w for w in cluster.workers.values() if w.worker_address == address)
 
@@ -96,6 +104,8 @@ def test_killed_worker_directory_removed_worker_restarted_close_leaves_nothing()
         state = cluster.scheduler.state
         dirs = client.run(local_directory)
         assert len(dirs) == 2 and all(os.path.isdir(d) for d in dirs.values())
+        files = client.run(leave_a_file)
+        assert all(os.path.exists(f) for f in files.values())
         victim_address = next(iter(dirs))
         victim = worker_of(cluster, victim_address)
         old_pid = victim.pid
@@ -109,9 +119,11 @@ def test_killed_worker_directory_removed_worker_restarted_close_leaves_nothing()
         assert (removed[-1]["reason"], removed[-1]["detail"]) == ("signal", "killed by SIGKILL")
         assert client.submit(inc, 1).result(timeout=30) == 2
         dirs.update(client.run(local_directory))
+        files.update(client.run(leave_a_file))
         pids = [w.pid for w in cluster.workers.values()]
     assert cluster.status == "closed"
     assert not any(os.path.exists(d) for d in dirs.values()), dirs
+    assert not any(os.path.exists(f) for f in files.values())
     wait_until(lambda: not any(_alive(p) for p in pids), timeout=10)
 
 
