@@ -72,6 +72,23 @@ def test_task_allocating_past_the_limit_fails_with_killed_worker_cluster_stays_u
         assert state.loss_counts["killed_worker"] == 1
 
 
+@pytest.mark.stress
+def test_memory_hog_with_the_default_allowed_failures_kills_four_workers():
+    # The default (3): the fourth death fails the task; 4 workers, so each death may
+    # land on a different one while the others keep the cluster up.
+    limit = 300 * 2**20
+    with LocalCluster(n_workers=4, threads_per_worker=1, memory_limit=limit) as cluster, \
+            Client(cluster) as client:
+        assert cluster.scheduler.state.allowed_failures == 3
+        bad = client.submit(hog, limit, key="hog-default")
+        exc = bad.exception(timeout=240)
+        assert isinstance(exc, KilledWorker) and len(exc.workers) == 4
+        assert str(exc).count("(memory: process memory") == 4
+        assert "allowed-failures is 3" in str(exc)
+        wait_until(lambda: len(cluster.scheduler.state.workers) == 4, timeout=60)
+        assert client.submit(inc, 1).result(timeout=30) == 2
+
+
 def test_stopped_worker_is_removed_after_worker_ttl_and_its_data_recomputed():
     with LocalCluster(n_workers=2, threads_per_worker=1, memory_limit=None,
                       scheduler_kwargs={"worker_ttl": 3.0}) as cluster, \
