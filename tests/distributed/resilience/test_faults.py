@@ -13,7 +13,7 @@ import pytest
 
 from plait.distributed import Client
 from plait.distributed.cluster import LocalCluster
-from plait.distributed.scheduler.errors import KilledWorker
+from plait.distributed.scheduler.errors import KilledWorker, LostDataError
 from plait.distributed.testing import wait_until
 
 
@@ -197,3 +197,24 @@ def test_scheduler_restart_forgets_tasks_and_restarts_every_worker():
         assert client.submit(inc, 2).result(timeout=30) == 3
         # A restart is not a worker death: nothing counts against any task.
         assert state.loss_counts["workers_lost"] == 0
+
+
+def test_scattered_data_on_a_killed_worker_is_reported_lost_not_hung():
+    with LocalCluster(n_workers=2, threads_per_worker=1, memory_limit=None) as cluster, \
+            Client(cluster) as client:
+        state = cluster.scheduler.state
+        a, b = list(state.workers)
+        [data] = client.scatter([41], workers=[a])
+        kept = client.submit(inc, 1, workers=[b], key="kept")
+        assert kept.result(timeout=30) == 2
+        assert client.who_has([data])[data.key] == [a]
+        os.kill(worker_of(cluster, a).pid, signal.SIGKILL)
+        wait_until(lambda: data.status == "error", timeout=30,
+                   message=f"the lost scattered future is {data.status}")
+        exc = data.exception(timeout=30)
+        assert isinstance(exc, LostDataError) and "scatter it again" in str(exc)
+        after = client.submit(inc, data)
+        assert isinstance(after.exception(timeout=30), LostDataError)
+        assert kept.result(timeout=30) == 2  # what lived elsewhere is untouched
+        [again] = client.scatter([41], hash=False)  # a new key (see the report on reuse)
+        assert client.submit(inc, again).result(timeout=30) == 42
