@@ -274,3 +274,29 @@ def test_custom_aggregation_split_out():
     got = df.groupby(["c", "a"]).agg({"x": total, "y": "sum"}, split_out=2)
     exp = pdf.groupby(["c", "a"]).agg({"x": "sum", "y": "sum"})
     _check(got.compute(), exp)
+
+
+@pytest.mark.parametrize("scheduler", ["sync", "processes"])
+def test_observed_false_categories_once(scheduler):
+    """observed=False on n > 1 output partitions: every category (observed or not)
+    comes out once, from the partition its rows hash to, as in pandas."""
+    pdf, df = _pair("skewed", 4, True)
+    pdf["d"] = pd.Categorical(np.where(pdf.y > 4, "m", "n"), categories=["n", "m", "o"])
+    df = dd.from_pandas(pdf, npartitions=4, sort=False)
+    for key in ("c", ["c", "d"]):
+        for how in ("sum", "mean", "size", "median"):
+            g, gp = df.groupby(key, observed=False), pdf.groupby(key, observed=False)
+            got = (g.size if how == "size" else getattr(g.x, how))(split_out=3)
+            expected = (gp.size if how == "size" else getattr(gp.x, how))()
+            pd.testing.assert_series_equal(got.compute(scheduler=scheduler), expected)
+        got = df.groupby(key, observed=False, as_index=False).y.sum(split_out=2)
+        pd.testing.assert_frame_equal(got.compute(scheduler=scheduler).reset_index(drop=True),
+                                      pdf.groupby(key, observed=False, as_index=False).y.sum())
+    got = df.groupby("c", observed=False).x.apply(lambda s: s.sum(), meta=("x", "f8"))
+    _check(got.compute(scheduler=scheduler),
+           pdf.groupby("c", observed=False).x.apply(lambda s: s.sum()))
+    with pytest.raises(NotImplementedError, match="observed=True"):
+        df.groupby(["c", "s"], observed=False).x.sum(split_out=2)
+    # one output partition holds every row: pandas' own answer
+    _check(df.groupby(["c", "s"], observed=False).x.median().compute(scheduler=scheduler),
+           pdf.groupby(["c", "s"], observed=False).x.median())

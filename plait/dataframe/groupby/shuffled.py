@@ -26,6 +26,8 @@ from typing import Any, Callable
 
 import pandas as pd
 
+from ..expr.blockwise import PART, MapPartitions
+
 __all__ = ["shuffled_groupby"]
 
 _KEY = "__plait_gbk{}"
@@ -65,9 +67,25 @@ def _restore(part: pd.DataFrame, items: tuple, names: tuple, series_obj: bool,
     return frame, keys
 
 
+def _owned(out: Any, names: tuple, as_index: bool, partition: int, nparts: int) -> Any:
+    """The rows of ``out`` (one per group) whose keys hash to ``partition``: with
+    ``observed=False`` pandas gives every partition every category, but each group
+    belongs to the one partition its rows were shuffled to."""
+    from ..shuffle import hash_codes
+
+    if as_index:
+        keys = out.index.to_frame(index=False)
+    else:
+        keys = out[[n for n in names]].reset_index(drop=True)
+    keys.columns = [_KEY.format(i) for i in range(keys.shape[1])]
+    codes = hash_codes(keys, list(keys.columns), nparts)
+    return out[codes == partition]
+
+
 def _run(part: pd.DataFrame, *, items: tuple, names: tuple, series_obj: bool,
          obj_name: Any, as_list: bool, by_level: Any, opts: dict, selection: Any,
-         call: Callable, meta: Any, empty_meta: bool, aligned: bool = False) -> Any:
+         call: Callable, meta: Any, empty_meta: bool, aligned: bool = False,
+         partition: int | None = None, nparts: int | None = None) -> Any:
     if opts.get("dropna", True) and not aligned and len(part):
         # rows with a missing key belong to no group: drop them here, since pandas
         # fails on some inputs whose keys are all missing (rolling)
@@ -75,7 +93,9 @@ def _run(part: pd.DataFrame, *, items: tuple, names: tuple, series_obj: bool,
         if not present.all():
             part = part[present.to_numpy()]
     frame, keys = _restore(part, items, names, series_obj, obj_name)
-    if empty_meta and len(frame) == 0:
+    owner = partition is not None and opts.get("observed") is False and not aligned \
+        and nparts is not None and nparts > 1
+    if empty_meta and len(frame) == 0 and not owner:
         return meta  # pandas' answer on no rows may lose dtypes; the meta has them
     if getattr(call, "takes_frame", False):
         series = [frame[k] if not isinstance(k, pd.Series) else k for k in keys]
@@ -87,6 +107,11 @@ def _run(part: pd.DataFrame, *, items: tuple, names: tuple, series_obj: bool,
     if selection is not None:
         g = g[selection]
     out = call(g)
+    if owner and isinstance(out, (pd.Series, pd.DataFrame)) and len(out) and (
+            not opts.get("as_index", True) or out.index.nlevels == len(items)):
+        out = _owned(out, names, opts.get("as_index", True), partition, nparts)
+        if len(out) == 0 and empty_meta:
+            return meta
     if aligned and len(out) != len(frame) and frame.index.is_unique:
         # pandas drops every row when all keys of its input are missing, but on the
         # whole frame it gives those rows NaN: do what the whole frame would
@@ -104,7 +129,6 @@ def shuffled_groupby(gb: Any, call: Callable, meta: Any, npartitions: int | None
     results (transform, shift, cum*).
     """
     from ..core import new_collection
-    from ..expr import MapPartitions
     from ..shuffle import HashPartitioner, Shuffle
 
     obj = gb.obj
@@ -128,9 +152,47 @@ def shuffled_groupby(gb: Any, call: Callable, meta: Any, npartitions: int | None
               "as_list": isinstance(gb.by, list),
               "by_level": gb.level, "opts": opts, "selection": gb._selection,
               "call": call, "meta": meta, "empty_meta": empty_meta, "aligned": aligned}
-    out = MapPartitions(_run, moved, meta=meta, kwargs=kwargs, clear_divisions=True,
-                        label=label)
+    categorical = [isinstance(getattr(k, "dtype", None), pd.CategoricalDtype)
+                   for k in _key_metas(obj._meta, resolved, items)]
+    if gb.observed is False and not aligned and any(categorical) and n > 1:
+        if not all(categorical):
+            raise NotImplementedError(
+                "groupby(observed=False) over categorical and other keys together, on "
+                f"{n} output partitions, is not supported: the unobserved combinations "
+                "need every value of the other keys. Pass observed=True, make every key "
+                "categorical, or leave split_out unset")
+        # unobserved categories: each belongs to one partition (see _owned)
+        kwargs["nparts"] = n
+        out = _NumberedRun(_run, moved, meta=meta, kwargs=kwargs, clear_divisions=True,
+                           label=label)
+    else:
+        out = MapPartitions(_run, moved, meta=meta, kwargs=kwargs, clear_divisions=True,
+                            label=label)
     return new_collection(out)
+
+
+def _key_metas(meta: Any, resolved: Any, items: tuple) -> list:
+    frame = meta.to_frame(_VALUE) if isinstance(meta, pd.Series) else meta
+    out = []
+    for kind, ref in items:
+        if kind == "col":
+            out.append(frame[ref])
+        elif kind == "arg":
+            out.append(resolved.extra[ref]._meta)
+        else:
+            out.append(frame.index.get_level_values(ref))
+    return out
+
+
+class _NumberedRun(MapPartitions):
+    """:func:`_run` per partition, told which partition it is (``partition=``)."""
+
+    def _call_args(self) -> tuple[list, dict]:
+        args, kwargs = super()._call_args()
+        return args, {**kwargs, "partition": PART}
+
+    def _partition_value(self, i: int) -> Any:
+        return i
 
 
 def infer_meta(gb: Any, call: Callable, meta: Any, what: str) -> Any:
