@@ -8,7 +8,8 @@
    only the partitions needed are read);
 2. **predicate pushdown**: ``frame[frame.x > 0]`` over a reader that supports filters
    hands ``("x", ">", 0)`` to the reader (the filter itself stays, unless the reader
-   says its filters are exact);
+   says its filters are exact); of ``(x > 0) & (y < z)`` the simple terms go to the
+   reader and the filter keeps the others;
 3. **projection pushdown**: a pass from the outputs down computes which columns each
    node's users need; readers then read only those and assignments nobody reads
    are dropped;
@@ -83,6 +84,30 @@ def _column_intact(frame: Expr, column: Any) -> bool:
         else:
             return False
     return True
+
+
+def _pushable(pred: Any, source: Expr) -> tuple[list, bool]:
+    """``(triples, complete)``: the ``(column, op, value)`` triples of the simple terms
+    ANDed at the top of the predicate, and whether they are the whole predicate.
+    Rows failing any one of them fail the predicate, so a reader may drop them even
+    when other terms (``x < y``) stay for the filter step."""
+    if isinstance(pred, Elemwise) and pred.op is operator.and_ and len(pred.args) == 2:
+        lt, lc = _pushable(pred.args[0], source)
+        rt, rc = _pushable(pred.args[1], source)
+        return lt + rt, lc and rc
+    t = _triples(pred, source)
+    return (t, True) if t is not None else ([], False)
+
+
+def _remainder(pred: Any, source: Expr) -> Any:
+    """The ANDed terms of the predicate that :func:`_pushable` could not hand to the
+    reader (None when there are none)."""
+    if isinstance(pred, Elemwise) and pred.op is operator.and_ and len(pred.args) == 2:
+        left, right = _remainder(pred.args[0], source), _remainder(pred.args[1], source)
+        if left is None or right is None:
+            return right if left is None else left
+        return Elemwise(operator.and_, left, right)
+    return None if _triples(pred, source) is not None else pred
 
 
 def _triples(pred: Any, source: Expr) -> list | None:
@@ -189,7 +214,7 @@ def _push_filter(f: Filter) -> Expr:
     source = _find_reader(f.frame, source_name)
     if source is None or not source.supports_filters:
         return f
-    triples = _triples(f.predicate, source)
+    triples, complete = _pushable(f.predicate, source)
     if not triples:
         return f
     if not _only_row_local_paths([f.frame, f.predicate], source._name):
@@ -202,9 +227,12 @@ def _push_filter(f: Filter) -> Expr:
     mapping = {source._name: reader}
     frame = _replace_everywhere(f.frame, mapping)
     predicate = _replace_everywhere(f.predicate, mapping)
-    if getattr(source.reader, "filters_exact", False) and len(new_triples) == len(triples):
+    if not getattr(source.reader, "filters_exact", False) or len(new_triples) != len(triples):
+        return Filter(frame, predicate)
+    if complete:
         return frame
-    return Filter(frame, predicate)
+    # the reader applies the simple terms exactly: the filter keeps only the others
+    return Filter(frame, _replace_everywhere(_remainder(f.predicate, source), mapping))
 
 
 def _replace_everywhere(e: Expr, mapping: dict) -> Expr:

@@ -275,3 +275,33 @@ def test_pushed_filter_keeps_the_row_labels(tmp_path):
         sub = whole[pcond(whole)]
         expected = sub.assign(y=sub.x * 2, z=sub.t)
         pd.testing.assert_frame_equal(out.compute(), expected)
+
+
+def test_simple_terms_of_a_mixed_predicate_reach_the_reader(tmp_path):
+    """Of ``(t >= 42) & (x < y)`` the reader takes ``t >= 42`` (skipping row groups by
+    its statistics) and the filter keeps ``x < y`` only; an OR is left whole."""
+    rng = np.random.default_rng(1)
+    pdf = pd.DataFrame({"t": np.arange(80), "x": rng.normal(size=80), "y": rng.normal(size=80),
+                        "s": np.array(["a", "b"])[np.arange(80) % 2]})
+    pdf.to_parquet(tmp_path / "0.parquet", index=False, row_group_size=10)
+    df = dd.read_parquet(str(tmp_path))
+    cases = [
+        (lambda d: (d.t >= 42) & (d.x < d.y), ["('t', '>=', 42)"]),
+        (lambda d: (d.x < d.y) & ((d.s == "b") & (d.t < 30)), ["('s', '==', 'b')", "('t', '<', 30)"]),
+        (lambda d: ((d.x < d.y) | (d.t > 70)) & (d.t >= 10), ["('t', '>=', 10)"]),
+        (lambda d: (d.x < d.y) | (d.t > 70), []),
+    ]
+    for cond, pushed in cases:
+        out = df[cond(df)]
+        plan = out.optimize().expr.tree_repr()
+        reader = [line for line in plan.splitlines() if "read-parquet" in line][0]
+        for term in pushed:
+            assert term in reader, plan
+        if not pushed:
+            assert "filters=" not in plan
+        assert plan.lstrip().startswith("Filter")  # the other terms stay
+        if pushed and cases.index((cond, pushed)) < 2:
+            assert "other=" not in plan, plan  # pushed terms are not evaluated twice
+        pd.testing.assert_frame_equal(out.compute(), pdf[cond(pdf)])
+        pd.testing.assert_frame_equal(out[["x"]].assign(z=df.y).compute(),
+                                      pdf[cond(pdf)][["x"]].assign(z=pdf.y))
