@@ -294,7 +294,7 @@ def test_simple_terms_of_a_mixed_predicate_reach_the_reader(tmp_path):
     for cond, pushed in cases:
         out = df[cond(df)]
         plan = out.optimize().expr.tree_repr()
-        reader = [line for line in plan.splitlines() if "read-parquet" in line][0]
+        reader = next(line for line in plan.splitlines() if "read-parquet" in line)
         for term in pushed:
             assert term in reader, plan
         if not pushed:
