@@ -19,9 +19,9 @@ stderr.
 per measurement.
 
 One run (2-core machine shared with other jobs, threads scheduler): the query read
-53.6 MB of 693.5 MB (7.7%, footers included) in 0.49 s; the full read took 2.0 s and
-read 100.1% (footers twice: planning and tasks); Dask 4.26 s (0.11), DuckDB 0.14 s
-(plait/DuckDB 3.5), Polars 0.31 s (1.6).
+53.6 MB of 693.5 MB (7.7%, footers included) in 0.44 s; the full read read 100.1%
+(footers twice: planning and tasks); Dask 1.30 s (plait/Dask 0.34), DuckDB 0.13 s
+(plait/DuckDB 3.45), Polars 0.12 s (plait/Polars 3.76).
 """
 
 from __future__ import annotations
