@@ -332,8 +332,13 @@ def _records(frame: Any, name: str) -> list:
 
 def run_child(library: str, name: str, root: str) -> dict:
     """Import ``library``, run query ``name`` once, and describe the run."""
-    import pandas  # noqa: F401  (imported before the clock starts, by every library:
-    import pyarrow  # noqa: F401  DuckDB and Polars hand their answers over through them)
+    # imported before the clock starts, for every library: DuckDB and Polars hand their
+    # answers over through pandas and pyarrow, plait and Dask read through them (and
+    # fsspec), each importing them on its first read otherwise
+    import fsspec  # noqa: F401
+    import pandas  # noqa: F401
+    import pyarrow
+    import pyarrow.parquet  # noqa: F401
 
     record: dict = {"name": name, "library": library}
     if library in ("plait", "dask"):
