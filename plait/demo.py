@@ -438,8 +438,8 @@ def local_cluster(tour: Tour) -> None:
     client = Client(cluster, set_as_default=False)
     tour.started("its client", client.close)
     tour.row(f"starting the scheduler and {n} workers", seconds, "not counted below")
-    tour.say(f"  scheduler at {client.scheduler_address}; health check at "
-             f"{client.dashboard_link}/health")
+    tour.say(f"  scheduler at {client.scheduler_address}; dashboard at "
+             f"{client.dashboard_link or 'none (pip install bokeh)'}")
 
     data = list(range(s.items))
     expected = sum(inc(x) + double(x) for x in data)
@@ -464,6 +464,26 @@ def local_cluster(tour: Tour) -> None:
     tour.check(f"{n_tasks:,} x inc on the cluster", values, [i + 1 for i in range(n_tasks)])
     tour.say("  Workers fetch their inputs from each other; the client only sends graphs "
              "and gathers results.")
+    if client.dashboard_link:
+        workers, done = _dashboard_counts(client.dashboard_link)
+        tour.check("the dashboard's /metrics: workers, all inc tasks done",
+                   (workers, done >= n_tasks), (n, True))
+        tour.say("  Open the dashboard link while the tour runs to watch the task stream, "
+                 "progress and memory of each worker.")
+
+
+def _dashboard_counts(link: str) -> tuple[int, int]:
+    """Workers and finished ``inc`` tasks as the dashboard's ``/metrics`` reports them."""
+    import re
+    import urllib.request
+
+    base = link.rsplit("/", 1)[0]
+    with urllib.request.urlopen(f"{base}/metrics", timeout=10) as reply:
+        text = reply.read().decode()
+    workers = re.search(r"^plait_scheduler_workers (\d+)", text, re.M)
+    done = re.search(r'^plait_scheduler_tasks_completed_total\{prefix="inc"\} (\d+)',
+                     text, re.M)
+    return (int(workers.group(1)) if workers else -1, int(done.group(1)) if done else 0)
 
 
 #: The tour, in order. Each section is ``section(tour) -> None``.

@@ -219,7 +219,7 @@ def test_plait_demo_quick_runs_checks_and_leaves_no_process_behind(tmp_path):
                 "delayed, tree reduction, threads", "us/task", "compute, processes"]:
         assert row in output, output
     result_lines = [line for line in output.splitlines() if line.rstrip().endswith("  OK")]
-    assert len(result_lines) == 21, output
+    assert len(result_lines) == 22, output
     assert "MISMATCH" not in output
     assert "results match plain Python: OK" in output
     assert "Stopped process pool" in output

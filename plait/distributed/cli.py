@@ -122,6 +122,9 @@ def make_security(role: str, secret: str | None, tls_ca_file: str | None,
 
 
 def _dashboard_text(sched: Any, host: str) -> str:
+    link = getattr(sched, "dashboard_link", None)
+    if link:
+        return link
     address = getattr(sched, "dashboard_address", None)
     http = getattr(sched, "http_server", None)
     port = getattr(http, "port", None) if http is not None else None

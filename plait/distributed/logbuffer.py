@@ -1,5 +1,8 @@
 """The recent log records of a process, kept in memory for the dashboard's info page.
 
+:func:`attach` adds one process-wide buffer to the ``plait`` logger (records at INFO and
+above that the logger lets through).
+
 >>> import logging
 >>> buf = LogBuffer(maxlen=2)
 >>> log = logging.getLogger("plait.test-logbuffer"); log.addHandler(buf)
@@ -48,8 +51,9 @@ def attach(maxlen: int = 1000) -> LogBuffer:
     global _attached
     if _attached is None:
         _attached = LogBuffer(maxlen)
-        logger = logging.getLogger("plait")
-        logger.addHandler(_attached)
-        if logger.level == logging.NOTSET:  # keep a level the user chose
-            logger.setLevel(logging.INFO)
+        # The logger's level stays as the process configured it: raising it here would
+        # send plait's INFO records to the user's own handlers too. Worker processes
+        # and ``plait scheduler`` set INFO themselves; elsewhere the buffer sees what
+        # the user's configuration lets through (warnings and errors by default).
+        logging.getLogger("plait").addHandler(_attached)
     return _attached

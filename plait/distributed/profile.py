@@ -193,7 +193,8 @@ class Sampler:
                 pass
 
     def __repr__(self) -> str:
-        return f"<Sampler every {self.interval}s: {self.samples} samples, {len(self._trees)} prefixes>"
+        return (f"<Sampler every {self.interval}s: {self.samples} samples, "
+                f"{len(self._trees)} prefixes>")
 
 
 def profile_payload(sampler: Sampler | None) -> dict[str, Any]:

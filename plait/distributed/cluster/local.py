@@ -71,8 +71,10 @@ class LocalCluster:
         (the machine's memory divided among the workers).
     host, scheduler_port :
         Where the scheduler listens (127.0.0.1 and a free port by default).
-    dashboard_address : str, optional
-        Where the scheduler serves HTTP (``/health``); none by default.
+    dashboard_address : str or None
+        Where the scheduler serves its dashboard (``":8787"`` by default, on the
+        scheduler's host; a taken port falls back to a free one; ``":0"`` picks a free
+        port; None: no dashboard).
     asynchronous : bool
         Use ``await LocalCluster(..., asynchronous=True)`` (or ``async with``) inside a
         running event loop; methods then return awaitables.
@@ -96,7 +98,7 @@ class LocalCluster:
     def __init__(self, n_workers: int | None = None, threads_per_worker: int | None = None,
                  processes: bool = True, memory_limit: Any = "auto",
                  host: str = "127.0.0.1", scheduler_port: int = 0,
-                 dashboard_address: str | None = None, asynchronous: bool = False,
+                 dashboard_address: str | None = ":8787", asynchronous: bool = False,
                  protocol: str | None = None, nanny: bool | None = None,
                  security: Any = None, scheduler_kwargs: dict | None = None,
                  **worker_kwargs: Any):
@@ -116,6 +118,8 @@ class LocalCluster:
         self.memory_limit = parse_memory_limit(memory_limit, max(self.n_workers, 1))
         self.host = host
         self.scheduler_port = scheduler_port
+        if isinstance(dashboard_address, str) and dashboard_address.startswith(":"):
+            dashboard_address = f"{host}{dashboard_address}"  # bind where the scheduler does
         self.dashboard_address = dashboard_address
         self.asynchronous = asynchronous
         if protocol is None and processes:
@@ -158,8 +162,10 @@ class LocalCluster:
 
     @property
     def dashboard_link(self) -> str | None:
-        """Link to the dashboard: None until plait has a dashboard."""
-        return None
+        """The dashboard's status page (None without a dashboard)."""
+        from ..dashboard.links import dashboard_link
+
+        return dashboard_link(getattr(self.scheduler, "http", None))
 
     def _worker_infos(self) -> list[tuple[int, int | None]]:
         return [(getattr(w, "nthreads", 0), getattr(w, "memory_limit", None))
@@ -183,6 +189,11 @@ class LocalCluster:
             for k, v in [("Scheduler", str(address)), ("Workers", str(len(infos))),
                          ("Threads", str(threads)), ("Memory", format_bytes(memory)),
                          ("Processes", str(self.processes)), ("Status", self.status)])
+        link = self.dashboard_link
+        if link:
+            href = html.escape(link, quote=True)
+            rows += (f"<tr><th style='text-align:left'>Dashboard</th><td><a href='{href}' "
+                     f"target='_blank'>{href}</a></td></tr>")
         return f"<div><strong>LocalCluster</strong><table>{rows}</table></div>"
 
     # -- sync/async plumbing -----------------------------------------------------------

@@ -292,6 +292,11 @@ def _main(argv: list[str]) -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     logging.basicConfig(level=logging.WARNING,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    # stderr shows warnings; plait's INFO records still reach the log buffer that the
+    # dashboard's info page reads (plait owns this process's logging).
+    for handler in logging.getLogger().handlers:
+        handler.setLevel(logging.WARNING)
+    logging.getLogger("plait").setLevel(logging.INFO)
     stdout = sys.stdout
 
     def ready(worker: Any) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from typing import Any
 
@@ -24,6 +25,9 @@ logger = logging.getLogger("plait.distributed.dashboard")
 
 INTERVAL = 0.5  # seconds between pushes: the issue asks for at least one per second
 SLOW_EVERY = 4  # ticks between profile/log queries to the workers
+# Task-stream rows per push: when tasks finish faster than a page can draw them, it
+# gets the most recent ones (the stream is a picture of activity, not a ledger).
+STREAM_ROWS = 2000
 
 
 async def worker_query(scheduler: Any, op: str, timeout: float = 2.0) -> dict[str, Any]:
@@ -56,15 +60,17 @@ class PageFeed:
         self.tick = 0
         self.prefix = ""  # the profile page's choice
         self._slow: dict[str, Any] = {}
+        self._progress: dict[str, dict[str, int]] = {}
 
     async def message(self) -> dict:
         self.tick += 1
         scheduler = self.scheduler
         rows = snapshot.workers(scheduler)
+        by_state, self._progress = snapshot.count_tasks(scheduler, self.recorder.done)
         msg: dict[str, Any] = {
             "time": time.time(),
-            "summary": snapshot.cluster_summary(scheduler, rows),
-            "alerts": snapshot.alerts(scheduler, rows, self.recorder),
+            "summary": snapshot.cluster_summary(scheduler, rows, by_state),
+            "alerts": snapshot.alerts(scheduler, rows, self.recorder, by_state),
             "figures": [],
         }
         build = getattr(self, f"_{self.page}", None)
@@ -73,13 +79,13 @@ class PageFeed:
         return msg
 
     async def _status(self, msg: dict, rows: list[dict]) -> None:
-        cursor, stream = self.recorder.stream_since(self.cursor)
+        self.recorder.ingest_worker_reports()
+        cursor, stream = self.recorder.stream_since(self.cursor, limit=STREAM_ROWS)
         self.cursor = cursor
         layout.lanes(stream, self.lanes)
         msg["figures"].append(dict(layout.figure_payload(
             "task-stream", layout.task_stream(stream, self.lanes)), stream=True))
-        msg["figures"].append(layout.figure_payload(
-            "progress", layout.progress(self.recorder.progress())))
+        msg["figures"].append(layout.figure_payload("progress", layout.progress(self._progress)))
         msg["figures"].append(layout.figure_payload(
             "memory", layout.memory(snapshot.memory(rows))))
         proc = snapshot.processing(rows)
@@ -87,7 +93,7 @@ class PageFeed:
             "processing", layout.bars(proc["worker"], proc["processing"], "tasks")))
         msg["figures"].append(layout.figure_payload(
             "cpu", layout.bars(proc["worker"], proc["cpu"], "CPU", "%")))
-        msg["progress"] = self.recorder.progress()
+        msg["progress"] = self._progress
 
     async def _workers(self, msg: dict, rows: list[dict]) -> None:
         msg["workers"] = rows
@@ -123,7 +129,11 @@ class PageFeed:
 
         if self.tick % SLOW_EVERY == 1 or "logs" not in self._slow:
             logs = [dict(r, process="scheduler") for r in attach().records(200)]
+            here = os.getpid()
             for address, reply in (await worker_query(self.scheduler, "get_logs")).items():
+                ws = self.scheduler.state.workers.get(address)
+                if ws is not None and ws.pid == here:
+                    continue  # an in-process worker shares the scheduler's log
                 logs.extend(dict(r, process=address) for r in (reply.get("logs") or [])[-200:])
             logs.sort(key=lambda r: r["time"])
             self._slow["logs"] = logs[-500:]

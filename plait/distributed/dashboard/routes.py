@@ -52,6 +52,9 @@ def dashboard_routes(scheduler: Any) -> list:
     import tornado.websocket
     from bokeh.util.paths import bokehjs_path
 
+    from ..logbuffer import attach
+
+    attach()  # the info page shows the scheduler's log from here on
     recorder = TaskRecorder()
     recorder.scheduler = scheduler
     scheduler.state.add_plugin(recorder, name=recorder.name)
@@ -122,6 +125,7 @@ def dashboard_routes(scheduler: Any) -> list:
                 return self.write_json({"progress": recorder.progress()})
             if what == "task-stream":
                 since = int(self.get_query_argument("since", "0"))
+                recorder.ingest_worker_reports()
                 cursor, rows = recorder.stream_since(since)
                 return self.write_json({"cursor": cursor, "rows": rows})
             if what == "graph":
@@ -153,7 +157,8 @@ def dashboard_routes(scheduler: Any) -> list:
             while self.ws_connection is not None and not self.ws_connection.is_closing():
                 try:
                     message = await self.feed.message()
-                    await self.write_message(json.dumps(message, default=str))
+                    await self.write_message(json.dumps(message, default=str,
+                                                        separators=(",", ":")))
                 except tornado.websocket.WebSocketClosedError:
                     return
                 except Exception:  # a bad snapshot must not kill the feed

@@ -14,7 +14,7 @@ import time
 from typing import Any
 
 __all__ = ["workers", "memory", "processing", "cluster_summary", "alerts", "task_graph",
-           "tasks"]
+           "tasks", "count_tasks"]
 
 STATE_COLOURS = {
     "released": "#bbbbbb", "waiting": "#cccccc", "queued": "#d9d9d9",
@@ -85,13 +85,44 @@ def processing(rows: list[dict]) -> dict[str, list]:
     }
 
 
-def cluster_summary(scheduler: Any, rows: list[dict] | None = None) -> dict:
+PROGRESS_COLUMNS = {"waiting": "waiting", "queued": "waiting", "no-worker": "waiting",
+                    "processing": "processing", "memory": "memory", "erred": "erred"}
+
+
+def count_tasks(scheduler: Any, done: dict[str, int] | None = None) -> tuple[dict, dict]:
+    """``(tasks per state, progress per prefix)`` in one walk over the scheduler's tasks.
+
+    Progress rows are ``{waiting, processing, memory, erred, done, total}``: ``total``
+    counts the prefix's live tasks, ``done`` its completions so far (from ``done``).
+    One walk costs a few milliseconds for 10,000 tasks, and is paid only while a page is
+    open; it is always in step with the scheduler, which counters kept on the side would
+    not be after a restart or a lost worker.
+    """
+    done = done or {}
+    by_state: dict[str, int] = {}
+    progress: dict[str, dict[str, int]] = {}
+    for ts in list(scheduler.state.tasks.values()):
+        state = ts.state
+        by_state[state] = by_state.get(state, 0) + 1
+        name = ts.prefix.name
+        row = progress.get(name)
+        if row is None:
+            row = progress[name] = {"waiting": 0, "processing": 0, "memory": 0, "erred": 0,
+                                    "done": done.get(name, 0), "total": 0}
+        column = PROGRESS_COLUMNS.get(state)
+        if column is not None:
+            row[column] += 1
+        row["total"] += 1
+    return by_state, progress
+
+
+def cluster_summary(scheduler: Any, rows: list[dict] | None = None,
+                    by_state: dict[str, int] | None = None) -> dict:
     """Counts for the page headers and ``/metrics``."""
     state = scheduler.state
     rows = workers(scheduler) if rows is None else rows
-    by_state: dict[str, int] = {}
-    for ts in list(state.tasks.values()):
-        by_state[ts.state] = by_state.get(ts.state, 0) + 1
+    if by_state is None:
+        by_state = count_tasks(scheduler)[0]
     return {
         "workers": len(rows),
         "threads": sum(r["nthreads"] for r in rows),
@@ -107,7 +138,8 @@ def cluster_summary(scheduler: Any, rows: list[dict] | None = None) -> dict:
     }
 
 
-def alerts(scheduler: Any, rows: list[dict], recorder: Any = None) -> list[dict]:
+def alerts(scheduler: Any, rows: list[dict], recorder: Any = None,
+           by_state: dict[str, int] | None = None) -> list[dict]:
     """What needs a person's attention: paused workers, spilling, lost workers, errors."""
     out = []
     for r in rows:
@@ -127,7 +159,9 @@ def alerts(scheduler: Any, rows: list[dict], recorder: Any = None) -> list[dict]
                 out.append({"level": "error", "worker": ev["worker"],
                             "text": f"worker {ev['worker']} was lost ({ev.get('reason')}) "
                                     f"{int(time.time() - ev['time'])} s ago"})
-    erred = sum(1 for ts in list(scheduler.state.tasks.values()) if ts.state == "erred")
+    if by_state is None:
+        by_state = count_tasks(scheduler)[0]
+    erred = by_state.get("erred", 0)
     if erred:
         out.append({"level": "error", "worker": None,
                     "text": f"{erred} task(s) failed; see the info page's logs"})

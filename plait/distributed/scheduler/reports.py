@@ -25,7 +25,7 @@ class Reports:
 
     def task_finished(self, key: Key, worker: str, nbytes: int | None = None,
                       type: str | None = None, startstops: Any = None,
-                      stimulus_id: str = "task-finished", **_: Any):
+                      stimulus_id: str = "task-finished", thread: Any = None, **_: Any):
         """A worker computed ``key`` and holds the result (``nbytes`` bytes)."""
         ws = self.workers.get(worker)
         if ws is None:
@@ -37,7 +37,7 @@ class Reports:
         state = ts.state
         if state == "processing":
             recs = self._transition(ts, "memory", stimulus_id, worker=ws, nbytes=nbytes,
-                                    type=type, startstops=startstops)
+                                    type=type, startstops=startstops, thread=thread)
             if recs:
                 self.transitions(recs, stimulus_id)
         elif state == "memory":
@@ -48,7 +48,7 @@ class Reports:
 
     def task_erred(self, key: Key, worker: str, exception: Any = None, traceback: Any = None,
                    exception_text: str = "", traceback_text: str = "", startstops: Any = None,
-                   stimulus_id: str = "task-erred", **_: Any):
+                   stimulus_id: str = "task-erred", thread: Any = None, **_: Any):
         """A task raised. With retries left it runs again; otherwise it and every
         dependent waiting on it err, and clients holding any of them are told."""
         ws = self.workers.get(worker)
@@ -61,7 +61,8 @@ class Reports:
         else:
             recs = self._transition(ts, "erred", stimulus_id, worker=ws, exception=exception,
                                     traceback=traceback, exception_text=exception_text,
-                                    traceback_text=traceback_text)
+                                    traceback_text=traceback_text, startstops=startstops,
+                                    thread=thread)
         self.transitions(recs, stimulus_id)
         return self._flush()
 

@@ -42,7 +42,9 @@ class Scheduler(WorkerLifecycle, SchedulerRPC, Server):
     host, port:
         Where to listen (``127.0.0.1`` and a free port by default).
     dashboard_address:
-        Serve ``/health`` over HTTP there (``":0"`` picks a free port); None: no HTTP.
+        Serve the dashboard, ``/metrics``, ``/api/v1`` and ``/health`` over HTTP there
+        (``":8787"``; ``":0"`` picks a free port; a taken port falls back to a free
+        one); None: no HTTP.
     protocol:
         ``"tcp"``, ``"tls"`` or ``"inproc"`` (same process, for tests and
         ``processes=False``); by default ``"tls"`` when the security requires
@@ -194,10 +196,9 @@ class Scheduler(WorkerLifecycle, SchedulerRPC, Server):
             address = f"{self.protocol}://{host}:{self.port}"
         await self.listen(address)
         if self.dashboard_address is not None:
-            from ..http import HTTPServer
+            from ..dashboard import serve
 
-            self.http = HTTPServer(self, self.dashboard_address)
-            self.http.start()
+            self.http = serve(self, self.dashboard_address)
         for name, ext in self._load_extensions().items():
             self.extensions[name] = ext(self)
         for plugin in list(self.state.plugins.values()):
@@ -233,7 +234,10 @@ class Scheduler(WorkerLifecycle, SchedulerRPC, Server):
 
     @property
     def dashboard_link(self) -> str | None:
-        return self.http.address if self.http is not None else None
+        """The dashboard's status page (None without HTTP)."""
+        from ..dashboard.links import dashboard_link
+
+        return dashboard_link(self.http)
 
     async def close(self, timeout: float = 5, close_workers: bool = True) -> None:
         """Tell clients (``stream-closed``) and workers (``close``), then stop, within

@@ -221,7 +221,7 @@ class SchedulerState(Transitions, Graphs, Membership, Reports, Queries):
         if arrow is not None:
             recs = arrow(ts, **kw) if kw else arrow(ts)
             if ts.state != start:
-                self._record(ts, start, stimulus_id)
+                self._record(ts, start, stimulus_id, kw)
             return recs
         first = self._arrows.get((start, "released"))
         second = self._arrows.get(("released", finish))
@@ -239,7 +239,8 @@ class SchedulerState(Transitions, Graphs, Membership, Reports, Queries):
             self._record(ts, "released", stimulus_id)
         return recs
 
-    def _record(self, ts: TaskState, start: str, stimulus_id: str) -> None:
+    def _record(self, ts: TaskState, start: str, stimulus_id: str,
+                kw: dict | None = None) -> None:
         self.transition_counter += 1
         self.transition_log.append((ts.key, start, ts.state, stimulus_id))
         if self.plugins:
@@ -249,10 +250,13 @@ class SchedulerState(Transitions, Graphs, Membership, Reports, Queries):
                 worker = next(iter(ts.who_has)).address
             else:
                 worker = None
+            # What the worker reported (compute/transfer intervals, its thread) goes
+            # to plugins too: the dashboard's task stream is drawn from it.
+            extra = {k: kw[k] for k in ("startstops", "thread") if kw and kw.get(k)}
             for plugin in list(self.plugins.values()):
                 try:
                     plugin.transition(ts.key, start, ts.state, stimulus_id=stimulus_id,
-                                      worker=worker)
+                                      worker=worker, **extra)
                 except Exception as e:  # a broken plugin must not break the scheduler
                     self.log_event("plugin-error", {"plugin": repr(plugin), "error": repr(e)})
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from plait.utils.sizes import parse_bytes
 
-__all__ = ["cpu_count", "total_memory", "parse_memory_limit"]
+__all__ = ["cpu_count", "total_memory", "parse_memory_limit", "peak_rss"]
 
 
 def cpu_count() -> int:
@@ -54,3 +54,25 @@ def parse_memory_limit(memory_limit: Any, n_workers: int, total: int | None = No
     if value < 0:
         raise ValueError(f"memory_limit must not be negative, got {memory_limit!r}")
     return value or None
+
+
+def peak_rss() -> int:
+    """This process's peak resident memory in bytes (0 where unknown).
+
+    Linux's ``VmHWM`` counts this program only. ``getrusage``'s ``ru_maxrss`` (the
+    fallback elsewhere) is kept across ``exec``, so a worker started from a large
+    parent would report the parent's peak as its own.
+    """
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        import resource
+
+        return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
+    except Exception:
+        return 0

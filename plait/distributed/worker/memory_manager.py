@@ -255,13 +255,9 @@ class WorkerMemoryManager:
 
 
 def _max_rss() -> int:
-    """The process's peak RSS in bytes (``getrusage``; 0 where unknown)."""
-    try:
-        import resource
+    from .memory import peak_rss
 
-        return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
-    except Exception:
-        return 0
+    return peak_rss()
 
 
 def _process_managed_in_memory(store: Any, own: int) -> int:

@@ -46,6 +46,8 @@ class WorkerRPC:
                     f"(a {type_name(value)}) to {who or 'the client'}: it cannot be "
                     f"serialized ({exc}); make the task return a picklable value"
                 ) from exc
+        known = getattr(data, "nbytes", {})
+        self.activity.sent(sum(known.get(k) or 0 for k in out))
         return {"status": "OK", "data": out}
 
     def update_data(self, comm: Any = None, data: dict | None = None,

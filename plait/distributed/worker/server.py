@@ -35,11 +35,13 @@ from typing import Any
 
 from plait import config
 from plait.sizeof import sizeof
+from plait.utils.sizes import format_bytes
 
 from ..comm import BatchedSend, CommClosedError, Serialize
 from ..comm.core import parse_address
 from ..comm.core import seconds as _seconds
 from ..core import ConnectionPool, Server, send_recv
+from .activity import Activity
 from .events import (
     Execute,
     GatherDep,
@@ -132,7 +134,10 @@ class Worker(SchedulerLink, WorkerRPC, Server):
             raise ValueError(f"Worker nthreads must be a positive int, got {nthreads!r}")
         if memory_limit is not None and not isinstance(memory_limit, int):
             memory_limit = parse_memory_limit(memory_limit, 1)
+        self.activity = Activity(_profile_interval())
         handlers = {
+            "profile": self.activity.profile,
+            "get_logs": self.activity.get_logs,
             "get_data": self.get_data,
             "update_data": self.update_data,
             "run": self.run_function,
@@ -247,6 +252,11 @@ class Worker(SchedulerLink, WorkerRPC, Server):
         self._spawn(self._heartbeat_loop())
         self._spawn(self._missing_loop())
         self._spawn(self.memory.monitor_loop())
+        self.activity.start()
+        logger.info("worker %s at %s: %d thread(s), memory limit %s, scheduler %s",
+                    self.name, self.address, self.nthreads,
+                    format_bytes(self.memory_limit) if self.memory_limit else "none",
+                    self.scheduler_address)
         return self
 
     async def _start_serving(self) -> None:
@@ -320,6 +330,7 @@ class Worker(SchedulerLink, WorkerRPC, Server):
             # directory gone and its waiters woken (or a process would wait forever).
             self.status = "closed"
             self.memory.close()
+            self.activity.close()
             if self._directory is not None:
                 try:
                     sys.path.remove(self.local_directory)
@@ -422,7 +433,13 @@ class Worker(SchedulerLink, WorkerRPC, Server):
     # -- threads -> loop ---------------------------------------------------------------
 
     def _execute(self, key: Hashable, run_spec: Any) -> None:
-        self._post(run_task(self, key, run_spec, self.data))
+        activity = self.activity
+        activity.task_started(key)  # the profiler samples this thread under key's prefix
+        try:
+            event = run_task(self, key, run_spec, self.data)
+        finally:
+            activity.task_done()
+        self._post(event)
 
     def _post(self, event: StateMachineEvent) -> None:
         """Hand an event to the loop from any thread; one wake-up per batch."""
@@ -460,6 +477,7 @@ class Worker(SchedulerLink, WorkerRPC, Server):
     # -- fetching from peers -----------------------------------------------------------
 
     async def _gather_dep(self, worker: str, keys: list) -> None:
+        start = time.time()
         try:
             reply = await self.peers.send_recv(worker, "get_data", keys=keys,
                                                who=self._address_or_none())
@@ -474,7 +492,9 @@ class Worker(SchedulerLink, WorkerRPC, Server):
                 event = GatherDepNetworkFailure(worker, f"{type(exc).__name__}: {exc}")
         else:
             data = reply.get("data") or {} if isinstance(reply, dict) else {}
-            event = GatherDepSuccess(worker, data, {k: sizeof(v) for k, v in data.items()})
+            nbytes = {k: sizeof(v) for k, v in data.items()}
+            self.activity.fetched(worker, start, time.time(), sum(nbytes.values()), len(data))
+            event = GatherDepSuccess(worker, data, nbytes)
         self._handle_events([event])
 
     # -- reporting ---------------------------------------------------------------------
@@ -494,4 +514,13 @@ class Worker(SchedulerLink, WorkerRPC, Server):
             "time": time.time(),
         }
         out.update(self.memory.metrics())
+        out.update(self.activity.report())
         return out
+
+
+def _profile_interval() -> float | None:
+    """``distributed.worker.profile-interval`` in seconds (None: no profiling)."""
+    from plait import config
+
+    value = config.get("distributed.worker.profile-interval", "10ms")
+    return _seconds(value) if value not in (None, 0, "0", "") else None

@@ -31,7 +31,9 @@ def test_processes_cluster(cluster_processes):
     assert "workers=2" in text and "threads=2" in text and "1.86 GiB" in text
     html = cluster._repr_html_()
     assert "<table>" in html and "Workers" in html
-    assert cluster.dashboard_link is None
+    # the dashboard: 127.0.0.1:8787 by default, another free port when that is taken
+    assert cluster.dashboard_link.startswith("http://127.0.0.1:")
+    assert cluster.dashboard_link.endswith("/status") and cluster.dashboard_link in html
 
 
 def test_processes_tasks_use_their_worker(cluster_processes):

@@ -139,10 +139,11 @@ def test_start_close_and_health_endpoint():
         await s.start()
         assert s.address.startswith("tcp://127.0.0.1:")
         link = s.dashboard_link
-        assert link.startswith("http://127.0.0.1:")
+        assert link.startswith("http://127.0.0.1:") and link.endswith("/status")
         loop = asyncio.get_running_loop()
+        base = link.rsplit("/", 1)[0]
         body = await loop.run_in_executor(
-            None, lambda: urllib.request.urlopen(link + "/health", timeout=5).read())
+            None, lambda: urllib.request.urlopen(base + "/health", timeout=5).read())
         assert body == b"ok"
         await s.close()
         assert s.status == "closed"

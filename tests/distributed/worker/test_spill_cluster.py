@@ -5,7 +5,7 @@ The suite runs 2 workers x 256 MB with 96 chunks of 16 MiB (1.5 GiB); the stress
 2 x 1 GB with 96 chunks of 64 MiB (6 GiB) after checking the free disk. Half the chunks
 are constant (they compress), half random (they do not). Peaks are measured twice: by
 polling each worker's RSS with psutil from the test, and with the worker's own
-``ru_maxrss`` (the kernel's high-water mark, which no polling can miss). Measured
+``VmHWM`` (the kernel's high-water mark, which no polling can miss). Measured
 figures are printed (``pytest -s``).
 """
 
@@ -66,9 +66,9 @@ class PeakRSS:
 
 
 def worker_max_rss() -> int:
-    import resource
+    from plait.distributed.worker.memory import peak_rss
 
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    return peak_rss()
 
 
 def spill_round(limit: str, n_chunks: int, chunk_bytes: int) -> dict:
@@ -104,7 +104,7 @@ def spill_round(limit: str, n_chunks: int, chunk_bytes: int) -> dict:
         "limit_MiB": limit_bytes >> 20,
         "data_MiB": (n_chunks * chunk_bytes) >> 20,
         "polled_peak_MiB": {a: v >> 20 for a, v in peaks.peak.items()},
-        "ru_maxrss_MiB": {a: v >> 20 for a, v in max_rss.items()},
+        "peak_rss_MiB": {a: v >> 20 for a, v in max_rss.items()},
         "spilled_MiB": spilled >> 20,
         "unspill_count": sum(m["unspill_count"] for m in metrics.values()),
         "worker_dirs_while_running": len(dirs),
