@@ -19,9 +19,9 @@ stderr.
 per measurement.
 
 One run (2-core machine shared with other jobs, threads scheduler): the query read
-53.6 MB of 693.5 MB (7.7%, footers included) in 0.44 s; the full read read 100.1%
-(footers twice: planning and tasks); Dask 1.30 s (plait/Dask 0.34), DuckDB 0.13 s
-(plait/DuckDB 3.45), Polars 0.12 s (plait/Polars 3.76).
+53.6 MB of 693.5 MB (7.7%, footers included) in 0.17 s; the full read read 100.1%
+(footers twice: planning and tasks); Dask 1.17 s (plait/Dask 0.14), DuckDB 0.12 s
+(plait/DuckDB 1.44), Polars 0.12 s (plait/Polars 1.38).
 """
 
 from __future__ import annotations
