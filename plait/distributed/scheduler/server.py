@@ -43,8 +43,8 @@ class Scheduler(WorkerLifecycle, SchedulerRPC, Server):
         Where to listen (``127.0.0.1`` and a free port by default).
     dashboard_address:
         Serve the dashboard, ``/metrics``, ``/api/v1`` and ``/health`` over HTTP there
-        (``":8787"``; ``":0"`` picks a free port; a taken port falls back to a free
-        one); None: no HTTP.
+        (default ``":8787"`` on the scheduler's host; ``":0"`` picks a free port; a
+        taken port falls back to a free one); None: no HTTP.
     protocol:
         ``"tcp"``, ``"tls"`` or ``"inproc"`` (same process, for tests and
         ``processes=False``); by default ``"tls"`` when the security requires
@@ -79,7 +79,7 @@ class Scheduler(WorkerLifecycle, SchedulerRPC, Server):
         self,
         host: str = "127.0.0.1",
         port: int = 0,
-        dashboard_address: Any = None,
+        dashboard_address: Any = ":8787",
         protocol: str | None = None,
         extensions: Any = None,
         validate: bool = False,
@@ -198,7 +198,11 @@ class Scheduler(WorkerLifecycle, SchedulerRPC, Server):
         if self.dashboard_address is not None:
             from ..dashboard import serve
 
-            self.http = serve(self, self.dashboard_address)
+            where = self.dashboard_address
+            if isinstance(where, str) and where.startswith(":") and self.protocol != "inproc":
+                host = f"[{self.host}]" if ":" in self.host else self.host
+                where = f"{host}{where}"  # the dashboard binds where the scheduler does
+            self.http = serve(self, where)
         for name, ext in self._load_extensions().items():
             self.extensions[name] = ext(self)
         for plugin in list(self.state.plugins.values()):

@@ -86,9 +86,10 @@ async def test_rpcs_identity_kill_and_close():
 @run_async(timeout=30)
 async def test_scheduler_waits_briefly_for_the_nannys_reason():
     # The stream of a worker with a nanny closes first; the reason comes after.
-    async with Scheduler(port=0) as s:
+    async with Scheduler(port=0, dashboard_address=None) as s:
         from plait.distributed.worker import Worker
 
+        s.death_report_timeout = 30.0  # a loaded machine must not end the wait early
         w = await Worker(s.address).start()
         s.register_nanny(worker=w.address, nanny="tcp://127.0.0.1:9")
         assert s.state.workers[w.address].nanny == "tcp://127.0.0.1:9"
