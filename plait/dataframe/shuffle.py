@@ -6,8 +6,9 @@ chosen by a partitioner:
 - :class:`HashPartitioner`: by a hash of some columns (or the index), so equal keys
   meet in one partition (``shuffle(on=)``, hash joins, ``drop_duplicates``). Keys are
   normalised before hashing so that values pandas treats as equal hash alike across
-  frames: every number as float64 (``1 == 1.0``, ``-0.0 == 0.0``), every missing value
-  as one null, strings and categoricals by their text.
+  frames: every number as float64 (``1 == 1.0``, ``-0.0 == 0.0``; inside object
+  columns too, so ``True``, ``1`` and ``1.0`` meet as pandas groups them), every
+  missing value as one null, strings and categoricals by their text.
 - :class:`RangePartitioner`: by where a column's value falls between boundaries
   (``set_index``, ``sort_values``); missing values go to the last partition
   (``na_position="last"``) or the first.
