@@ -92,12 +92,17 @@ def progress(per_prefix: dict[str, dict[str, int]], limit: int = 40) -> dict:
             _rect(cols, x, x + width, row, colour, part, f"{name}: {n} {part}")
             x += width
         if counts.get("memory"):
-            # In memory is a subset of done: drawn as a thin band over the done bar.
+            # In memory is a subset of done: a thin band along the bottom of the row.
             width = min(counts["memory"], counts.get("done", 0) or counts["memory"]) / whole
-            _rect(cols, 0.0, width, row, PROGRESS[1][1], "memory",
-                  f"{name}: {counts['memory']} in memory", height=0.25)
+            cols["left"].append(0.0)
+            cols["right"].append(width)
+            cols["bottom"].append(row + 0.1)
+            cols["top"].append(row + 0.22)
+            cols["colour"].append(PROGRESS[1][1])
+            cols["label"].append("memory")
+            cols["tip"].append(f"{name}: {counts['memory']} in memory")
         labels["x"].append(0.01)
-        labels["y"].append(row + 0.5)
+        labels["y"].append(row + 0.55)
         labels["text"].append(f"{name}: {counts.get('done', 0)} done, {counts['total']} live")
     return {"rects": cols, "labels": labels, "rows": len(names)}
 

@@ -141,7 +141,7 @@ class PageFeed:
         msg["info"] = {
             "scheduler": {"address": s.address, "dashboard": getattr(s, "dashboard_link", None),
                           "workers": len(rows), "threads": sum(r["nthreads"] for r in rows),
-                          "started": getattr(s, "start_time", None),
+                          "started": _when(getattr(s, "start_time", None)),
                           "tasks": len(s.state.tasks), "clients": len(s.state.clients)},
             "events": list(self.recorder.events)[-100:],
             "logs": self._slow["logs"],
@@ -152,3 +152,10 @@ class PageFeed:
         prefix = data.get("prefix")
         if isinstance(prefix, str) and len(prefix) < 500:
             self.prefix = prefix
+
+
+def _when(stamp: Any) -> str | None:
+    """A wall-clock time as local ISO text (None stays None)."""
+    if not isinstance(stamp, (int, float)):
+        return stamp
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(stamp))

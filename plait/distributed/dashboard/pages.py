@@ -52,6 +52,13 @@ def _rect_figure(name: str, title: str, height: int, x_label: str = "",
     return fig
 
 
+def _bytes_axis(fig: Any) -> Any:
+    from bokeh.models import NumeralTickFormatter
+
+    fig.xaxis.formatter = NumeralTickFormatter(format="0.0 b")
+    return fig
+
+
 def _graph_figure() -> Any:
     from bokeh.models import ColumnDataSource, HoverTool
     from bokeh.plotting import figure
@@ -78,8 +85,8 @@ def figures_for(page: str) -> list[Any]:
                          "red, spills orange, errors black)", 320, datetime=True),
             _rect_figure("progress", "Progress per task prefix (done / in memory / "
                          "processing / waiting / erred)", 260),
-            _rect_figure("memory", "Memory per worker (managed / unmanaged / spilled; the "
-                         "line is the limit)", 200, "bytes"),
+            _bytes_axis(_rect_figure("memory", "Memory per worker (managed / unmanaged / "
+                                     "spilled; the line is the limit)", 200, "bytes")),
             _rect_figure("processing", "Tasks processing per worker", 160, "tasks"),
             _rect_figure("cpu", "CPU per worker", 160, "percent"),
         ]
