@@ -259,4 +259,4 @@ def join(left: Any, other: Any, on: Any = None, how: str = "left", lsuffix: str 
 
 
 # re-exported last: merge_asof's module imports _as_frame from this one
-from .merge_asof import merge_asof  # noqa: F401
+from .merge_asof import merge_asof
