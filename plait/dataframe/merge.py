@@ -1,5 +1,5 @@
 """Joining partitioned frames: ``merge`` and ``join`` (``merge_asof`` lives in its own
-module, :mod:`plait.dataframe.merge_asof`, and is re-exported here).
+module, :mod:`plait.dataframe.asof`, and is re-exported here).
 
 ``merge`` picks one of four plans:
 
@@ -259,4 +259,4 @@ def join(left: Any, other: Any, on: Any = None, how: str = "left", lsuffix: str 
 
 
 # re-exported last: merge_asof's module imports _as_frame from this one
-from .merge_asof import merge_asof
+from .asof import merge_asof
