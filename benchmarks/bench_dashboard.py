@@ -29,6 +29,7 @@ import asyncio
 import json
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -205,6 +206,7 @@ def bench_pages() -> dict[str, Any]:
     finally:
         driver.quit()
         cluster.close()
+        shutil.rmtree(profile_dir, ignore_errors=True)
     return {"benchmark": "dashboard_pages", "workers": 8, "tasks_in_flight": in_flight,
             "seconds_to_first_update": loads, "max_seconds": max(loads.values())}
 
