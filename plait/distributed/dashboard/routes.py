@@ -207,8 +207,22 @@ def serve(scheduler: Any, address: Any) -> Any:
     ssl_context = None
     if security not in (None, False) and getattr(security, "has_tls", None) is not None \
             and security.has_tls("scheduler"):
-        ssl_context = security.ssl_context("scheduler", server_side=True)
+        ssl_context = _https_context(security)
     http = HTTPServer(scheduler, address, routes=routes, ssl_context=ssl_context,
                       fallback=True)
     http.start()
     return http
+
+
+def _https_context(security: Any) -> Any:
+    """HTTPS with the scheduler's certificate. Unlike the cluster's own connections it
+    asks for no client certificate (a browser has none); the secret guards access."""
+    import ssl
+
+    from ..security import _load_cert_chain
+
+    cert, key = security.cert_and_key("scheduler")
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.verify_mode = ssl.CERT_NONE
+    _load_cert_chain(ctx, cert, key)
+    return ctx

@@ -217,3 +217,30 @@ def test_markup_in_keys_stays_data_in_the_api(cluster):
     for page in ("status", "graph", "info"):
         assert b"<script>alert" not in get(f"{base(cluster)}/{page}")[2]
     del future
+
+
+def test_dashboard_speaks_https_with_the_clusters_certificate():
+    import ssl
+
+    from plait.distributed import Security
+
+    sec = Security.temporary()
+    with LocalCluster(n_workers=1, processes=False, dashboard_address=":0",
+                      security=sec) as c:
+        link = c.dashboard_link
+        assert link.startswith("https://127.0.0.1:")
+        base_url = link.rsplit("/", 1)[0]
+        # a browser's view: trusts the cluster's CA, has no client certificate
+        if sec.tls_ca_file.lstrip().startswith("-----"):
+            context = ssl.create_default_context(cadata=sec.tls_ca_file)
+        else:
+            context = ssl.create_default_context(cafile=sec.tls_ca_file)
+        context.check_hostname = False
+        with urllib.request.urlopen(f"{base_url}/health", timeout=10, context=context) as r:
+            assert r.read() == b"ok"
+        with urllib.request.urlopen(f"{base_url}/api/v1/workers", timeout=10,
+                                    context=context) as r:
+            assert len(json.loads(r.read())["workers"]) == 1
+        with pytest.raises((urllib.error.URLError, ConnectionError)):  # no plain HTTP
+            urllib.request.urlopen(base_url.replace("https://", "http://") + "/health",
+                                   timeout=10)

@@ -159,8 +159,25 @@
   // For tests and the curious (browser console): the page's live data sources.
   window.plaitDashboard = {sources: sources, page: page};
 
+  // First paint from the JSON API (the same data the websocket then keeps fresh).
+  function firstPaint() {
+    const get = function (path) {
+      return fetch(path, {credentials: "same-origin"}).then(function (r) {
+        if (!r.ok) throw new Error(path + ": " + r.status);
+        return r.json();
+      });
+    };
+    const jobs = [get("api/v1/summary").then(applySummary)];
+    if (page === "workers") jobs.push(get("api/v1/workers").then(function (d) { applyWorkers(d.workers); }));
+    if (page === "graph") jobs.push(get("api/v1/graph").then(function (g) {
+      applyGraph({nodes: g.nodes, edges: g.edges, truncated: g.truncated, total: g.total});
+    }));
+    return Promise.all(jobs).catch(function (err) { console.warn(err); });
+  }
+
   Promise.all(ready).then(function () {
     findModels();
+    firstPaint();
     const select = document.getElementById("profile-prefix");
     if (select) select.addEventListener("change", function () {
       if (socket) socket.send(JSON.stringify({prefix: select.value}));
