@@ -31,6 +31,8 @@ import sys
 import time
 from typing import Any
 
+from plait.utils.memory import peak_rss, reset_peak_rss
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PEERS = os.environ.get("PLAIT_PEERS_PYTHON", os.path.join(ROOT, ".peers", "bin", "python"))
 NAMES = ["set_index", "sort_values", "merge", "disk_memory"]
@@ -75,28 +77,12 @@ def summary(part: Any, column: Any) -> Any:
                          "sorted": [bool(pd.Index(values).is_monotonic_increasing)]})
 
 
-def _peak_bytes() -> int:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024
-    return 0
-
-
 def _rss() -> int:
     with open("/proc/self/status") as f:
         for line in f:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) * 1024
     return 0
-
-
-def _reset_peak() -> None:
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-    except OSError:
-        pass
 
 
 def _check_sorted(s: Any, rows: int) -> None:
@@ -128,7 +114,7 @@ def child(library: str, name: str, gb: float, merge_scale: float) -> dict:
     smeta = summary(meta, "x").iloc[:0]
     record: dict = {"name": name, "library": library, "version": version, "gb": gb}
     baseline = _rss()
-    _reset_peak()
+    reset_peak_rss()
     start = time.perf_counter()
     if name in ("set_index", "sort_values", "disk_memory"):
         df = dd.from_map(functools.partial(make_part, rows=rows), list(range(NPARTS)), meta=meta)
@@ -159,7 +145,7 @@ def child(library: str, name: str, gb: float, merge_scale: float) -> dict:
         assert total == (nleft // 10) * 10, (total, nleft)  # every key has one match
         record["rows"] = total
     record["seconds"] = time.perf_counter() - start
-    record["peak_over_start_mib"] = (_peak_bytes() - baseline) / 2**20
+    record["peak_over_start_mib"] = (peak_rss() - baseline) / 2**20
     return record
 
 

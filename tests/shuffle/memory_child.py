@@ -6,7 +6,6 @@ import functools
 import json
 import os
 import pickle
-import resource
 import sys
 import warnings
 
@@ -16,6 +15,7 @@ import psutil
 
 import plait
 import plait.dataframe as dd
+from plait.utils.memory import peak_rss, reset_peak_rss
 
 
 def rows_for(budget: int, nparts: int) -> int:
@@ -37,29 +37,6 @@ def write(part: pd.DataFrame, out: str) -> pd.DataFrame:
     return pd.DataFrame({"rows": [len(part)]})
 
 
-def _reset_peak() -> None:
-    """Start the peak RSS afresh from now (Linux: writing 5 to clear_refs)."""
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-    except OSError:
-        pass
-
-
-def _peak_rss() -> int:
-    """This process's peak RSS in bytes: VmHWM, the high-water mark of its own memory
-    map. (``ru_maxrss`` is not used: Linux carries it over from the parent across fork
-    and exec, so a child of a large test process would report the parent's size.)"""
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-
-
 def main() -> None:
     budget, nparts, out_dir = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
     rows = rows_for(budget, nparts)
@@ -70,13 +47,13 @@ def main() -> None:
         small = dd.from_pandas(make(0, 1000), npartitions=2)
         small.set_index("id", shuffle_method="disk").compute()
         baseline = psutil.Process().memory_info().rss
-        _reset_peak()
+        reset_peak_rss()
         df = dd.from_map(functools.partial(make, rows=rows), range(nparts))
         out = df.set_index("id")  # the sampling pass runs here
         graph = out.__plait_graph__()
         method = "disk" if any("shuffle-disk" in str(k) for k in graph) else "tasks"
         counts = out.map_partitions(write, out_dir, meta={"rows": "i8"}).compute()
-        peak = _peak_rss()
+        peak = peak_rss()
     print(json.dumps({"baseline": baseline, "peak": peak, "method": method,
                       "npartitions": out.npartitions, "rows": int(counts.rows.sum()),
                       "data_bytes": nparts * rows * 24}))

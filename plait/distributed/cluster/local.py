@@ -118,8 +118,6 @@ class LocalCluster:
         self.memory_limit = parse_memory_limit(memory_limit, max(self.n_workers, 1))
         self.host = host
         self.scheduler_port = scheduler_port
-        if isinstance(dashboard_address, str) and dashboard_address.startswith(":"):
-            dashboard_address = f"{host}{dashboard_address}"  # bind where the scheduler does
         self.dashboard_address = dashboard_address
         self.asynchronous = asynchronous
         if protocol is None and processes:

@@ -18,6 +18,8 @@ import zlib
 from collections.abc import Sequence
 from typing import Any
 
+from plait.utils.sizes import format_bytes
+
 __all__ = ["prefix_colour", "task_stream", "progress", "memory", "bars", "flame", "lanes"]
 
 PALETTE = ("#1f77b4", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22",
@@ -118,12 +120,12 @@ def memory(mem: dict[str, list]) -> dict:
             n = float(mem[part][row] or 0)
             if n > 0:
                 _rect(cols, x, x + n, row, colour, part,
-                      f"{worker}: {_fmt(n)} {part}")
+                      f"{worker}: {format_bytes(n)} {part}")
                 x += n
         limit = float(mem["limit"][row] or 0)
         if limit:
             _rect(cols, limit, limit + limit * 0.004, row, "#d62728", "limit",
-                  f"{worker}: limit {_fmt(limit)}", height=1.0)
+                  f"{worker}: limit {format_bytes(limit)}", height=1.0)
         labels["x"].append(0)
         labels["y"].append(row + 0.5)
         labels["text"].append(worker)
@@ -156,14 +158,6 @@ def flame(rects: Sequence[dict]) -> dict:
             labels["text"].append(r["name"])
     depth = max((r["depth"] for r in rects), default=-1) + 1
     return {"rects": cols, "labels": labels, "rows": depth}
-
-
-def _fmt(n: float) -> str:
-    for unit in ("B", "kB", "MB", "GB", "TB"):
-        if abs(n) < 1000 or unit == "TB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000
-    return str(n)
 
 
 def figure_payload(name: str, data: dict[str, Any]) -> dict:

@@ -9,6 +9,7 @@ browser draws. BokehJS is served from the bokeh package itself (no CDN, no copie
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 from typing import Any
@@ -113,8 +114,10 @@ _BODY = {
 }
 
 
+@functools.lru_cache(maxsize=None)
 def render_page(page: str, title: str = "plait") -> str:
-    """The page's whole HTML: nav, alert area, figures embedded as JSON items."""
+    """The page's whole HTML: nav, alert area, figures embedded as JSON items (empty
+    sources, so the same for every visitor: built once per page)."""
     from bokeh.embed import json_item
 
     items = [json_item(fig) for fig in figures_for(page)]

@@ -48,6 +48,7 @@ def _cookie_value(secret: bytes) -> str:
 def dashboard_routes(scheduler: Any) -> list:
     """The dashboard's routes for :class:`plait.distributed.http.HTTPServer`; registers a
     :class:`TaskRecorder` plugin on the scheduler (``scheduler.dashboard_recorder``)."""
+    import tornado.ioloop
     import tornado.web
     import tornado.websocket
     from bokeh.util.paths import bokehjs_path
@@ -149,7 +150,7 @@ def dashboard_routes(scheduler: Any) -> list:
                 self.close(code=1008, reason="unknown page")
                 return
             self.feed = PageFeed(scheduler, recorder, page)
-            self.task = tornado.ioloop.IOLoop.current().spawn_callback(self._push)
+            tornado.ioloop.IOLoop.current().spawn_callback(self._push)
 
         async def _push(self) -> None:
             import asyncio
@@ -173,8 +174,6 @@ def dashboard_routes(scheduler: Any) -> list:
                 return
             if isinstance(data, dict):
                 self.feed.receive(data)
-
-    import tornado.ioloop
 
     return [
         (r"/", Root),

@@ -13,6 +13,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from plait.utils.sizes import format_bytes
+
 __all__ = ["workers", "memory", "processing", "cluster_summary", "alerts", "task_graph",
            "tasks", "count_tasks"]
 
@@ -150,7 +152,7 @@ def alerts(scheduler: Any, rows: list[dict], recorder: Any = None,
         if r["spilled"]:
             out.append({"level": "info", "worker": r["address"],
                         "text": f"worker {r['address']} has spilled "
-                                f"{_fmt_bytes(r['spilled'])} to disk"})
+                                f"{format_bytes(r['spilled'])} to disk"})
     if recorder is not None:
         recent = time.time() - 300
         for ev in list(recorder.events):
@@ -166,14 +168,6 @@ def alerts(scheduler: Any, rows: list[dict], recorder: Any = None,
         out.append({"level": "error", "worker": None,
                     "text": f"{erred} task(s) failed; see the info page's logs"})
     return out
-
-
-def _fmt_bytes(n: float) -> str:
-    for unit in ("B", "kB", "MB", "GB", "TB"):
-        if abs(n) < 1000 or unit == "TB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000
-    return f"{n} B"
 
 
 def tasks(scheduler: Any, limit: int = 1000, state: str | None = None) -> list[dict]:

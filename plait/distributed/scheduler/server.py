@@ -199,7 +199,7 @@ class Scheduler(WorkerLifecycle, SchedulerRPC, Server):
             from ..dashboard import serve
 
             where = self.dashboard_address
-            if isinstance(where, str) and where.startswith(":") and self.protocol != "inproc":
+            if isinstance(where, str) and where.startswith(":"):
                 host = f"[{self.host}]" if ":" in self.host else self.host
                 where = f"{host}{where}"  # the dashboard binds where the scheduler does
             self.http = serve(self, where)

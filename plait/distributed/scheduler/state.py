@@ -252,7 +252,7 @@ class SchedulerState(Transitions, Graphs, Membership, Reports, Queries):
                 worker = None
             # What the worker reported (compute/transfer intervals, its thread) goes
             # to plugins too: the dashboard's task stream is drawn from it.
-            extra = {k: kw[k] for k in ("startstops", "thread") if kw and kw.get(k)}
+            extra = {k: v for k in ("startstops", "thread") if (v := kw.get(k))} if kw else {}
             for plugin in list(self.plugins.values()):
                 try:
                     plugin.transition(ts.key, start, ts.state, stimulus_id=stimulus_id,

@@ -1,6 +1,6 @@
-"""A worker's memory budget: parsing ``memory_limit`` and what the machine has.
-
-(The resilience work adds spilling, pausing and the nanny's limit on top of this.)
+"""A worker's memory budget: parsing ``memory_limit``, what the machine has, and the
+process's peak (:func:`plait.utils.memory.peak_rss`, re-exported). Spilling and
+pausing live in :mod:`.memory_manager`, the nanny's limit in :mod:`plait.distributed.nanny`.
 """
 
 from __future__ import annotations
@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from plait.utils.memory import peak_rss
 from plait.utils.sizes import parse_bytes
 
 __all__ = ["cpu_count", "total_memory", "parse_memory_limit", "peak_rss"]
@@ -54,25 +55,3 @@ def parse_memory_limit(memory_limit: Any, n_workers: int, total: int | None = No
     if value < 0:
         raise ValueError(f"memory_limit must not be negative, got {memory_limit!r}")
     return value or None
-
-
-def peak_rss() -> int:
-    """This process's peak resident memory in bytes (0 where unknown).
-
-    Linux's ``VmHWM`` counts this program only. ``getrusage``'s ``ru_maxrss`` (the
-    fallback elsewhere) is kept across ``exec``, so a worker started from a large
-    parent would report the parent's peak as its own.
-    """
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    try:
-        import resource
-
-        return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
-    except Exception:
-        return 0

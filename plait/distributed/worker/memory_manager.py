@@ -29,6 +29,7 @@ import os
 from typing import Any
 
 from plait import config
+from plait.utils.memory import peak_rss
 
 from ..comm.core import seconds
 from .monitor import MemoryMonitor, fraction
@@ -231,7 +232,7 @@ class WorkerMemoryManager:
         return {
             "memory": {
                 "rss": rss,
-                "max_rss": max(m.max_rss, _max_rss()),
+                "max_rss": max(m.max_rss, peak_rss()),
                 "managed": managed,
                 "managed_in_memory": in_memory,
                 "spilled": spilled,
@@ -252,12 +253,6 @@ class WorkerMemoryManager:
         close = getattr(self.store, "close", None)
         if close is not None:
             close()
-
-
-def _max_rss() -> int:
-    from .memory import peak_rss
-
-    return peak_rss()
 
 
 def _process_managed_in_memory(store: Any, own: int) -> int:

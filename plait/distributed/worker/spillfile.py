@@ -35,7 +35,7 @@ from typing import Any
 
 import msgpack
 
-from ..comm.serialize import Serialized, deserialize, serialize
+from ..comm.serialize import Serialized, _as_bytes_view, deserialize, serialize
 
 __all__ = ["MIN_COMPRESS_BYTES", "USEFUL_RATIO", "read_value", "write_value"]
 
@@ -51,13 +51,6 @@ CHUNK = 1 << 20
 _LENGTH = struct.Struct("<Q")
 
 
-def _view(frame: Any) -> memoryview:
-    view = memoryview(frame)
-    if view.format != "B" or view.ndim != 1:
-        view = view.cast("B")
-    return view
-
-
 def _worth_compressing(view: memoryview) -> bool:
     n = len(view)
     if n < MIN_COMPRESS_BYTES:
@@ -70,7 +63,7 @@ def _worth_compressing(view: memoryview) -> bool:
 
 
 def _write_all(fd: int, data: Any) -> None:
-    view = _view(data)
+    view = _as_bytes_view(data)
     while view:
         written = os.write(fd, view[:CHUNK])
         view = view[written:]
@@ -93,7 +86,7 @@ def write_value(path: str, value: Any, compression: str | None = "auto") -> int:
     try:
         total = 0
         for frame in serialized.frames:
-            view = _view(frame)
+            view = _as_bytes_view(frame)
             raw = len(view)
             compress = compression is not None and len(view) >= MIN_COMPRESS_BYTES and (
                 compression == "zlib" or _worth_compressing(view))
